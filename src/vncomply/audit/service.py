@@ -1,0 +1,184 @@
+"""Writing, sealing, listing and verifying the audit trail.
+
+Chain scheme (docs/audit.md): one chain per platform (plus one for platform-less actions). Writers
+only INSERT; a single sealer (guarded by a transaction-level advisory lock) takes unsealed rows in
+``seq`` order and, per platform, sets ``chain_seq``, ``prev_hash`` and
+``hash = SHA-256(prev_hash || canonical(record))``. Verification recomputes every chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vncomply import clock
+from vncomply.audit.models import AuditEvent
+from vncomply.auth.principal import Principal
+
+GENESIS = b"\x00" * 32
+SEAL_LOCK = 0x5EA1  # advisory lock id: one sealer at a time
+SEAL_BATCH = 5000
+
+
+def record(
+    session: AsyncSession,
+    actor: Principal | None,
+    action: str,
+    resource_type: str,
+    resource_id: object,
+    platform_id: uuid.UUID | None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Add an audit row to the caller's transaction. ``details`` must never hold plaintext PII."""
+    session.add(
+        AuditEvent(
+            at=clock.now(),
+            actor_key_id=actor.key_id if actor else None,
+            actor_role=actor.role.value if actor else "system",
+            actor_platform_id=actor.platform_id if actor else None,
+            actor_authority_id=actor.authority_id if actor else None,
+            action=action,
+            resource_type=resource_type,
+            resource_id=str(resource_id),
+            platform_id=platform_id,
+            details=details or {},
+        )
+    )
+
+
+def canonical(row: AuditEvent) -> bytes:
+    return orjson.dumps(
+        [
+            row.seq,
+            row.at.isoformat(),
+            str(row.actor_key_id) if row.actor_key_id else None,
+            row.actor_role,
+            str(row.actor_platform_id) if row.actor_platform_id else None,
+            str(row.actor_authority_id) if row.actor_authority_id else None,
+            row.action,
+            row.resource_type,
+            row.resource_id,
+            str(row.platform_id) if row.platform_id else None,
+            row.details,
+            row.chain_seq,
+        ],
+        option=orjson.OPT_SORT_KEYS,
+    )
+
+
+def chain_hash(prev: bytes, row: AuditEvent) -> bytes:
+    return hashlib.sha256(prev + canonical(row)).digest()
+
+
+async def seal(session: AsyncSession, batch: int = SEAL_BATCH) -> int:
+    """Chain up to ``batch`` unsealed rows. Returns how many were sealed."""
+    got = (
+        await session.execute(text("select pg_try_advisory_xact_lock(:k)"), {"k": SEAL_LOCK})
+    ).scalar()
+    if not got:
+        return 0
+    rows = (
+        await session.scalars(
+            select(AuditEvent).where(AuditEvent.hash.is_(None)).order_by(AuditEvent.seq).limit(batch)
+        )
+    ).all()
+    heads: dict[uuid.UUID | None, tuple[int, bytes]] = {}
+    for row in rows:
+        if row.platform_id not in heads:
+            last = (
+                await session.execute(
+                    select(AuditEvent.chain_seq, AuditEvent.hash)
+                    .where(
+                        AuditEvent.platform_id.is_(None)
+                        if row.platform_id is None
+                        else AuditEvent.platform_id == row.platform_id,
+                        AuditEvent.hash.is_not(None),
+                    )
+                    .order_by(AuditEvent.chain_seq.desc())
+                    .limit(1)
+                )
+            ).first()
+            heads[row.platform_id] = (last[0], last[1]) if last else (0, GENESIS)
+        n, prev = heads[row.platform_id]
+        row.chain_seq = n + 1
+        row.prev_hash = prev
+        row.hash = chain_hash(prev, row)
+        heads[row.platform_id] = (n + 1, row.hash)
+    await session.flush()
+    return len(rows)
+
+
+@dataclass
+class Verification:
+    ok: bool
+    checked: int
+    first_broken_seq: int | None
+    unsealed: int
+
+
+async def verify(session: AsyncSession, platform_id: uuid.UUID | None, everything: bool) -> Verification:
+    """Recompute the chain(s): one platform's, or every chain when ``everything`` (admin)."""
+    stmt = select(AuditEvent).where(AuditEvent.hash.is_not(None))
+    unsealed_q = select(func.count()).select_from(AuditEvent).where(AuditEvent.hash.is_(None))
+    if not everything:
+        stmt = stmt.where(AuditEvent.platform_id == platform_id)
+        unsealed_q = unsealed_q.where(AuditEvent.platform_id == platform_id)
+    stmt = stmt.order_by(AuditEvent.platform_id, AuditEvent.chain_seq).execution_options(
+        yield_per=2000
+    )
+    checked = 0
+    broken: int | None = None
+    current: object = object()
+    prev = GENESIS
+    expected_n = 0
+    async for row in await session.stream_scalars(stmt):
+        if row.platform_id != current:
+            current, prev, expected_n = row.platform_id, GENESIS, 0
+        expected_n += 1
+        checked += 1
+        bad = row.chain_seq != expected_n or row.prev_hash != prev or row.hash != chain_hash(prev, row)
+        if bad and (broken is None or row.seq < broken):
+            broken = row.seq
+        prev = row.hash or GENESIS
+    unsealed = (await session.execute(unsealed_q)).scalar_one()
+    return Verification(ok=broken is None, checked=checked, first_broken_seq=broken, unsealed=unsealed)
+
+
+async def list_events(
+    session: AsyncSession,
+    platform_id: uuid.UUID | None,
+    everything: bool,
+    *,
+    resource_type: str | None,
+    resource_id: str | None,
+    action: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    after_seq: int | None,
+    limit: int,
+) -> list[AuditEvent]:
+    conds = []
+    if not everything:
+        conds.append(AuditEvent.platform_id == platform_id)
+    if resource_type:
+        conds.append(AuditEvent.resource_type == resource_type)
+    if resource_id:
+        conds.append(AuditEvent.resource_id == resource_id)
+    if action:
+        conds.append(AuditEvent.action == action)
+    if since:
+        conds.append(AuditEvent.at >= since)
+    if until:
+        conds.append(AuditEvent.at < until)
+    if after_seq is not None:
+        conds.append(AuditEvent.seq > after_seq)
+    stmt = select(AuditEvent).where(and_(*conds)).order_by(AuditEvent.seq).limit(limit)
+    return list((await session.scalars(stmt)).all())
+

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from vncomply.auth import service
+from vncomply.auth.deps import Admin
+from vncomply.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
+from vncomply.db import SessionDep
+from vncomply.idempotency.route import IdempotentRoute, idempotent
+from vncomply.pagination import Page, PageParams, encode_cursor, page_params
+
+router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"], route_class=IdempotentRoute)
+
+
+@router.post(
+    "", status_code=201, response_model=ApiKeyCreated,
+    summary="Issue an API key (the key is shown once)",
+)
+@idempotent
+async def create_api_key(body: ApiKeyCreate, session: SessionDep, actor: Admin) -> ApiKeyCreated:
+    key, raw = await service.create_key(
+        session, actor, role=body.role, name=body.name, platform_id=body.platform_id,
+        authority_id=body.authority_id, expires_at=body.expires_at,
+    )
+    return ApiKeyCreated.model_validate({**ApiKeyOut.model_validate(key, from_attributes=True).model_dump(), "key": raw})
+
+
+@router.get("", response_model=Page[ApiKeyOut], summary="List API keys (no secrets)")
+async def list_api_keys(
+    session: SessionDep, actor: Admin, page: Annotated[PageParams, Depends(page_params)]
+) -> Page[ApiKeyOut]:
+    after = (page.cursor[0], page.cursor[1]) if page.cursor else None
+    rows = await service.list_keys(session, after, page.limit)
+    nxt = encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)]) if len(rows) == page.limit else None
+    return Page(items=[ApiKeyOut.model_validate(k, from_attributes=True) for k in rows], next_cursor=nxt)
+
+
+@router.delete("/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key")
+async def revoke_api_key(key_id: uuid.UUID, session: SessionDep, actor: Admin) -> ApiKeyOut:
+    return ApiKeyOut.model_validate(await service.revoke_key(session, actor, key_id), from_attributes=True)

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+
+from vncomply.auth.principal import Role
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"role": "platform", "platform_id": "3f0c2b0e-8a51-4a8e-9a3e-2d6f6b0c9d11",
+                 "name": "ExampleSocial backend"}
+            ]
+        },
+    )
+    role: Role
+    platform_id: uuid.UUID | None = None
+    authority_id: uuid.UUID | None = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    expires_at: AwareDatetime | None = None
+
+
+class ApiKeyOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    role: Role
+    platform_id: uuid.UUID | None
+    authority_id: uuid.UUID | None
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str

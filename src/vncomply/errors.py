@@ -1,0 +1,111 @@
+"""Typed domain errors. Each carries its HTTP status and RFC 9457 problem type; one handler renders
+them all as ``application/problem+json`` (see ``vncomply.problems``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM_BASE = "https://vncomply.dev/problems/"
+
+
+class DomainError(Exception):
+    status: int = 400
+    slug: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+    @property
+    def type_uri(self) -> str:
+        return PROBLEM_BASE + self.slug
+
+
+class InvalidInput(DomainError):
+    """Input that parsed but breaks a rule (422)."""
+
+    status = 422
+    slug = "validation-error"
+    title = "Your request is not valid"
+
+    def __init__(self, detail: str, *, field: str | None = None, **kw: Any) -> None:
+        errors = kw.pop("errors", None)
+        extra = kw.pop("extra", None) or {}
+        if errors is None and field is not None:
+            errors = [{"field": field, "message": detail}]
+        if errors is not None:
+            extra["errors"] = errors
+        super().__init__(detail, extra=extra, **kw)
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    slug = "unauthenticated"
+    title = "Authentication required"
+
+    def __init__(self) -> None:
+        # One message for missing, unknown, revoked and expired keys: the caller learns nothing
+        # about which keys exist.
+        super().__init__(
+            "Send a valid, unexpired API key as `Authorization: Bearer vnc_…`.",
+            headers={"WWW-Authenticate": 'Bearer realm="vncomply"'},
+        )
+
+
+class Forbidden(DomainError):
+    status = 403
+    slug = "forbidden"
+    title = "Not allowed for this key"
+
+
+class NotFound(DomainError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class IllegalTransition(Conflict):
+    slug = "illegal-transition"
+    title = "Not possible in the current state"
+
+    def __init__(self, detail: str, *, current_state: str) -> None:
+        super().__init__(detail, extra={"current_state": current_state})
+
+
+class Gone(DomainError):
+    status = 410
+    slug = "gone"
+    title = "No longer available"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Request body too large"
+
+
+class RateLimited(DomainError):
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+
+class ServiceUnavailable(DomainError):
+    status = 503
+    slug = "unavailable"
+    title = "Service unavailable"

@@ -1,0 +1,84 @@
+"""Liveness, readiness and Prometheus metrics. No authentication: probes and scrapers call these."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from fastapi import APIRouter
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.responses import Response
+
+from vncomply import clock, heartbeat
+from vncomply.db import get_engine
+from vncomply.metrics import BEAT_HEARTBEAT_AGE
+from vncomply.problems import problem_response
+from vncomply.redis_client import get_redis
+
+router = APIRouter(tags=["operations"])
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@lru_cache(maxsize=1)
+def migration_head() -> str | None:
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+@router.get("/healthz", summary="Liveness: the process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _check_db() -> str | None:
+    try:
+        async with asyncio.timeout(2):
+            async with get_engine().connect() as conn:
+                rev = (await conn.execute(text("select version_num from alembic_version"))).scalar()
+    except Exception as exc:
+        return f"postgresql unreachable ({type(exc).__name__})"
+    head = migration_head()
+    if rev != head:
+        return f"migrations not at head (database at {rev}, code at {head}); run `vncomply migrate`"
+    return None
+
+
+async def _check_redis() -> str | None:
+    try:
+        async with asyncio.timeout(2):
+            await get_redis().ping()
+    except Exception as exc:
+        return f"redis unreachable ({type(exc).__name__})"
+    return None
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: PostgreSQL and Redis reachable, migrations at head",
+    responses={503: {"description": "a dependency failed; `failures` names it"}},
+)
+async def readyz() -> Response:
+    db, rds = await asyncio.gather(_check_db(), _check_redis())
+    failures = [f for f in (db, rds) if f]
+    if failures:
+        return problem_response(
+            503,
+            "Not ready",
+            "; ".join(failures),
+            slug="not-ready",
+            extra={"failures": failures},
+        )
+    return Response(b'{"status":"ready"}', media_type="application/json")
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics() -> Response:
+    last = await heartbeat.last_beat()
+    BEAT_HEARTBEAT_AGE.set(-1 if last is None else max(0.0, clock.now().timestamp() - last))
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,56 @@
+"""Opaque cursor pagination used by every list endpoint.
+
+The cursor is base64url(JSON) of the sort key of the last row returned; callers treat it as opaque.
+Keyset pagination (no OFFSET) keeps deep pages as cheap as the first.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any, Generic, TypeVar
+
+import orjson
+from fastapi import Query
+from pydantic import BaseModel, Field
+
+from vncomply.errors import InvalidInput
+
+T = TypeVar("T")
+MAX_LIMIT = 200
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        default=None, description="pass as `cursor` for the next page; null on the last page"
+    )
+
+
+class PageParams(BaseModel):
+    limit: int
+    cursor: list[Any] | None
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(values, default=str)).decode().rstrip("=")
+
+
+def decode_cursor(raw: str) -> list[Any]:
+    try:
+        padded = raw + "=" * (-len(raw) % 4)
+        value = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, orjson.JSONDecodeError):
+        value = None
+    if not isinstance(value, list):
+        raise InvalidInput(
+            "`cursor` is not one we issued; pass the `next_cursor` of the previous page unchanged",
+            field="cursor",
+        )
+    return value
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size (max 200)")] = 50,
+    cursor: Annotated[str | None, Query(max_length=512, description="from `next_cursor`")] = None,
+) -> PageParams:
+    return PageParams(limit=limit, cursor=decode_cursor(cursor) if cursor else None)

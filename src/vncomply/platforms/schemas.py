@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+class ContactPoint(BaseModel):
+    """The Form No. 10 contact point filed with ABEI."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Text
+    email: EmailStr
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=40)]
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class PlatformCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "ExampleSocial",
+                    "legal_name": "Example Social Inc.",
+                    "contact_point": {
+                        "name": "Tran Thi B",
+                        "email": "vn-compliance@example.com",
+                        "phone": "+84 24 3825 0000",
+                        "address": "1 Trang Tien, Hoan Kiem, Ha Noi",
+                    },
+                    "monthly_vn_visits": 2500000,
+                    "stores_data_in_vn": False,
+                    "in_scope_since": "2025-01-01",
+                }
+            ]
+        },
+    )
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    legal_name: Text
+    contact_point: ContactPoint
+    monthly_vn_visits: int = Field(ge=0, le=10**12, description="6-month average of monthly visits from Vietnam")
+    stores_data_in_vn: bool = False
+    in_scope_since: date | None = None
+    contact_filed_at: datetime | None = None
+    lock_days: list[int] | None = Field(
+        default=None, min_length=3, max_length=3,
+        description="temporary-lock length in days for the 1st, 2nd and 3rd lock (each 7-30)",
+    )
+    disclosure_two_officers: bool = False
+
+
+class PlatformUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    legal_name: Text | None = None
+    contact_point: ContactPoint | None = None
+    monthly_vn_visits: int | None = Field(default=None, ge=0, le=10**12)
+    stores_data_in_vn: bool | None = None
+    in_scope_since: date | None = None
+    contact_filed_at: datetime | None = None
+    lock_days: list[int] | None = Field(default=None, min_length=3, max_length=3)
+    disclosure_two_officers: bool | None = None
+
+
+class PlatformOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    legal_name: str
+    contact_point: ContactPoint
+    monthly_vn_visits: int
+    stores_data_in_vn: bool
+    in_scope_since: date | None
+    contact_filed_at: datetime | None
+    lock_days: list[int]
+    disclosure_two_officers: bool
+    in_scope: bool
+    filing_due_at: datetime | None
+    filing_overdue: bool
+    livestream_allowed: bool
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,114 @@
+"""Platforms (tenants): registration, scope status and the Form No. 10 filing clock."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vncomply import clock, rulebook
+from vncomply.audit import service as audit
+from vncomply.auth.principal import Principal
+from vncomply.clock import VN_TZ
+from vncomply.errors import InvalidInput, NotFound
+from vncomply.platforms.models import Platform
+from vncomply.platforms.schemas import PlatformCreate, PlatformOut, PlatformUpdate
+
+
+def _check_lock_days(days: list[int] | None) -> None:
+    if days is None:
+        return
+    lock = rulebook.in_force("lock", clock.now()).params
+    if any(not lock["min_days"] <= d <= lock["max_days"] for d in days):
+        raise InvalidInput(
+            f"each of `lock_days` must be between {lock['min_days']} and {lock['max_days']} days "
+            "(Decree 147 temporary lock)",
+            field="lock_days",
+        )
+
+
+def in_scope(p: Platform) -> bool:
+    rule = rulebook.in_force("scope", clock.now())
+    return p.stores_data_in_vn or p.monthly_vn_visits >= rule.params["min_monthly_visits"]
+
+
+def filing_due_at(p: Platform) -> datetime | None:
+    if p.in_scope_since is None or not in_scope(p):
+        return None
+    start = datetime.combine(p.in_scope_since, time(0), tzinfo=VN_TZ)
+    rule = rulebook.in_force("contact_filing", start)
+    return start + timedelta(days=rule.params["days"])
+
+
+def to_out(p: Platform) -> PlatformOut:
+    due = filing_due_at(p)
+    filed = p.contact_filed_at is not None
+    return PlatformOut.model_validate(
+        {
+            **{c: getattr(p, c) for c in PlatformOut.model_fields if hasattr(p, c)},
+            "in_scope": in_scope(p),
+            "filing_due_at": due,
+            "filing_overdue": bool(due and not filed and clock.now() >= due),
+            "livestream_allowed": filed,
+        }
+    )
+
+
+async def create(session: AsyncSession, actor: Principal, body: PlatformCreate) -> Platform:
+    _check_lock_days(body.lock_days)
+    data = body.model_dump(mode="json")
+    data["contact_point"] = body.contact_point.model_dump(mode="json")
+    values: dict[str, Any] = body.model_dump()
+    values["contact_point"] = data["contact_point"]
+    if values["lock_days"] is None:
+        values["lock_days"] = [7, 15, 30]
+    p = Platform(**values)
+    session.add(p)
+    await session.flush()
+    audit.record(session, actor, "platform.created", "platform", p.id, p.id, {"name": p.name})
+    return p
+
+
+async def get(session: AsyncSession, actor: Principal, platform_id: uuid.UUID) -> Platform:
+    # A platform or officer key sees only its own platform; another id is a 404.
+    if not actor.is_admin and actor.platform_id != platform_id:
+        raise NotFound(f"No platform with id {platform_id} is visible to this key.")
+    p = await session.get(Platform, platform_id)
+    if p is None:
+        raise NotFound(f"No platform with id {platform_id}.")
+    return p
+
+
+async def update(
+    session: AsyncSession, actor: Principal, platform_id: uuid.UUID, body: PlatformUpdate
+) -> Platform:
+    p = await session.get(Platform, platform_id, with_for_update=True)
+    if p is None:
+        raise NotFound(f"No platform with id {platform_id}.")
+    changes = body.model_dump(exclude_unset=True)
+    _check_lock_days(changes.get("lock_days"))
+    for field, value in changes.items():
+        if field == "contact_point" and value is not None:
+            value = body.contact_point.model_dump(mode="json") if body.contact_point else None
+        if value is None and field not in {"in_scope_since", "contact_filed_at"}:
+            raise InvalidInput(f"`{field}` cannot be null", field=field)
+        setattr(p, field, value)
+    await session.flush()
+    audit.record(session, actor, "platform.updated", "platform", p.id, p.id,
+                 {"fields": sorted(changes)})
+    return p
+
+
+async def list_platforms(
+    session: AsyncSession, cursor: list[Any] | None, limit: int
+) -> list[Platform]:
+    stmt = select(Platform).order_by(Platform.created_at, Platform.id).limit(limit)
+    if cursor:
+        stmt = stmt.where(
+            tuple_(Platform.created_at, Platform.id)
+            > (datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1]))
+        )
+    return list((await session.scalars(stmt)).all())

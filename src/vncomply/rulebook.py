@@ -1,0 +1,161 @@
+"""The rulebook: legal rules as versioned data (DESIGN.md section 1).
+
+Each rule version has the instant it takes effect. A deadline is computed from the version in force
+when the request was *received*, and that version's id is stored with the deadline, so a later change
+of law never moves an existing deadline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from vncomply.clock import VN_TZ
+
+
+def _vn(y: int, m: int, d: int) -> datetime:
+    # Laws take effect at 00:00 Vietnam time.
+    return datetime(y, m, d, tzinfo=VN_TZ).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    topic: str
+    effective_from: datetime
+    summary: str
+    source: str
+    params: dict[str, Any] = field(default_factory=dict)
+    in_force: bool = True  # False: a draft kept for reference, never applied
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "scope.v1", "scope", _vn(2024, 12, 25),
+        "In scope: rents data storage in Vietnam, or >= 100,000 visits/month from Vietnam (6-month average)",
+        "Decree 147/2024 Art. 23",
+        {"min_monthly_visits": 100_000},
+    ),
+    Rule(
+        "filing.v1", "contact_filing", _vn(2024, 12, 25),
+        "Contact point (Form No. 10) filed with ABEI within 60 days of coming in scope; "
+        "no livestream or monetisation before it is filed",
+        "Decree 147/2024",
+        {"days": 60},
+    ),
+    Rule(
+        "verified_actions.v1", "verified_actions", _vn(2024, 12, 25),
+        "Only verified accounts may post, comment, share and livestream; commercial livestream "
+        "needs verification by personal ID number; under-16s are registered by a guardian",
+        "Decree 147/2024",
+        {"actions": ["post", "comment", "share", "livestream"], "minor_age": 16},
+    ),
+    Rule(
+        "takedown.standard.v1", "takedown.standard", _vn(2024, 12, 25),
+        "Remove requested content within 24 hours of receipt",
+        "Decree 147/2024; Cybersecurity Law 2018", {"hours": 24},
+    ),
+    Rule(
+        "takedown.emergency.v1", "takedown.emergency", _vn(2024, 12, 25),
+        "Before the Cybersecurity Law 2025: emergency requests share the 24-hour window",
+        "Decree 147/2024", {"hours": 24},
+    ),
+    Rule(
+        "takedown.emergency.v2", "takedown.emergency", _vn(2026, 7, 1),
+        "Emergency (national security) requests: remove within 6 hours",
+        "Cybersecurity Law 2025 (116/2025/QH15)", {"hours": 6},
+    ),
+    Rule(
+        "disclosure.standard.v1", "disclosure.standard", _vn(2024, 12, 25),
+        "User-data requests: no statutory deadline", "Decree 147/2024", {"hours": None},
+    ),
+    Rule(
+        "disclosure.emergency.v1", "disclosure.emergency", _vn(2024, 12, 25),
+        "User-data requests: no statutory deadline", "Decree 147/2024", {"hours": None},
+    ),
+    Rule(
+        "disclosure.standard.v2", "disclosure.standard", _vn(2026, 7, 1),
+        "User-data requests: answer within 24 hours", "Cybersecurity Law 2025", {"hours": 24},
+    ),
+    Rule(
+        "disclosure.emergency.v2", "disclosure.emergency", _vn(2026, 7, 1),
+        "Emergency user-data requests: answer within 3 hours", "Cybersecurity Law 2025",
+        {"hours": 3},
+    ),
+    Rule(
+        "lock.v1", "lock", _vn(2024, 12, 25),
+        "Temporary lock of 7-30 days, applied within 24 h, for >= 5 ministry-requested violations "
+        "in 30 days or >= 10 in 90 days; permanent lock for national-security content or after "
+        "3 temporary locks",
+        "Decree 147/2024",
+        {
+            "thresholds": [{"count": 5, "days": 30}, {"count": 10, "days": 90}],
+            "min_days": 7, "max_days": 30, "default_days": [7, 15, 30],
+            "apply_within_hours": 24, "permanent_after_temporary": 3,
+            # Violations that triggered a lock are consumed: they do not count toward the next one.
+            "count_consumed_violations": False,
+        },
+    ),
+    Rule(
+        "lock.draft-2026-02", "lock", _vn(2026, 2, 1),
+        "MPS draft (February 2026), not in force: 3 violations in 30 days -> up to 60 days; "
+        "10 in 90 days -> up to 180 days",
+        "MPS draft decree, February 2026",
+        {
+            "thresholds": [{"count": 3, "days": 30, "max_days": 60},
+                           {"count": 10, "days": 90, "max_days": 180}],
+            "min_days": 7, "max_days": 180, "default_days": [7, 15, 30],
+            "apply_within_hours": 24, "permanent_after_temporary": 3,
+            "count_consumed_violations": False,
+        },
+        in_force=False,
+    ),
+    Rule(
+        "retention.v1", "retention", _vn(2022, 10, 1),
+        "Identity data kept >= 24 months; system logs >= 12 months", "Decree 53/2022",
+        {"identity_months": 24, "log_months": 12},
+    ),
+    Rule(
+        "breach_notice.v1", "breach_notice", _vn(2026, 1, 1),
+        "Personal-data breach notified to MPS (A05) within 72 hours; a late notice states the reason",
+        "PDPL 91/2025, Decree 356/2025", {"hours": 72},
+    ),
+)
+
+_BY_ID = {r.id: r for r in RULES}
+
+
+def rule_by_id(rule_id: str) -> Rule:
+    return _BY_ID[rule_id]
+
+
+def in_force(topic: str, at: datetime) -> Rule:
+    """The rule version for ``topic`` in force at ``at`` (drafts are never returned)."""
+    candidates = [r for r in RULES if r.topic == topic and r.in_force and r.effective_from <= at]
+    if not candidates:
+        raise LookupError(f"no rule for {topic!r} in force at {at.isoformat()}")
+    return max(candidates, key=lambda r: r.effective_from)
+
+
+def deadline(topic: str, received_at: datetime) -> tuple[Rule, datetime | None]:
+    """The rule applied and the due instant (None when the rule sets no deadline)."""
+    rule = in_force(topic, received_at)
+    hours = rule.params.get("hours")
+    return rule, (received_at + timedelta(hours=hours) if hours is not None else None)
+
+
+def snapshot(at: datetime) -> dict[str, list[Rule]]:
+    """Rules in force at ``at``, upcoming ones, and drafts (shown, never applied)."""
+    topics = {r.topic for r in RULES}
+    current = []
+    for topic in sorted(topics):
+        try:
+            current.append(in_force(topic, at))
+        except LookupError:
+            continue
+    upcoming = sorted(
+        (r for r in RULES if r.in_force and r.effective_from > at), key=lambda r: r.effective_from
+    )
+    drafts = [r for r in RULES if not r.in_force]
+    return {"in_force": current, "upcoming": upcoming, "drafts": drafts}

@@ -1,0 +1,171 @@
+"""Test harness: a real PostgreSQL (migrated by Alembic once per run, in a database created for the
+run and dropped after) and a real Redis. Each test runs inside one outer transaction that is rolled
+back; the app's commits become savepoint releases.
+
+Servers: VNCOMPLY_TEST_DATABASE_URL / VNCOMPLY_TEST_REDIS_URL when set, else embedded ones.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.config import Config
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_ID = secrets.token_hex(4)
+
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _with_db(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[tuple[str, str]]:
+    db_url = os.environ.get("VNCOMPLY_TEST_DATABASE_URL")
+    redis_url = os.environ.get("VNCOMPLY_TEST_REDIS_URL")
+    stack = []
+    if not db_url or not redis_url:
+        from vncomply.embedded import start_postgres, start_redis
+
+        base = Path(tempfile.mkdtemp(prefix="vncomply-test-"))
+        if not db_url:
+            pg = start_postgres(base / "pg")
+            stack.append(pg)
+            db_url = pg.url
+        if not redis_url:
+            rd = start_redis(base / "redis")
+            stack.append(rd)
+            redis_url = rd.url
+    if not db_url.startswith("postgresql+psycopg://"):
+        db_url = db_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield db_url, redis_url
+    finally:
+        for server in reversed(stack):
+            server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_database(servers: tuple[str, str]) -> Iterator[str]:
+    """A fresh database for this run (parallel runs never collide), migrated to head."""
+    server_url, redis_url = servers
+    name = f"vncomply_test_{RUN_ID}"
+    admin = _plain(server_url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _with_db(server_url, name)
+    os.environ.update(
+        VNCOMPLY_ENV="test",
+        VNCOMPLY_DATABASE_URL=url,
+        VNCOMPLY_REDIS_URL=redis_url,
+        VNCOMPLY_REDIS_KEY_PREFIX=f"vnctest{RUN_ID}",
+        VNCOMPLY_WEBHOOK_ALLOW_PRIVATE="127.0.0.1/32,::1/128,localhost",
+    )
+    from vncomply.config import reset_settings
+
+    reset_settings()
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.attributes["database_url"] = url
+    cfg.attributes["configure_logging"] = False
+    command.upgrade(cfg, "head")
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock() -> Iterator[None]:
+    from vncomply import clock
+
+    clock.reset()
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+async def db_connection(test_database: str) -> AsyncIterator[object]:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(test_database, connect_args={"prepare_threshold": None})
+    async with engine.connect() as conn:
+        trans = await conn.begin()
+        yield conn
+        if trans.is_active:
+            await trans.rollback()
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db(db_connection: object) -> AsyncIterator[object]:
+    """An AsyncSession inside the test's outer transaction; the app uses the same connection."""
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from vncomply import db as dbmod
+    from vncomply.auth import service as auth_service
+
+    maker = async_sessionmaker(
+        bind=db_connection,  # type: ignore[arg-type]
+        expire_on_commit=False,
+        join_transaction_mode="create_savepoint",
+    )
+    dbmod.use_sessionmaker(maker)
+    auth_service.clear_cache()
+    async with maker() as session:
+        yield session
+    await dbmod.dispose_engine()
+    from vncomply.redis_client import close_redis
+
+    await close_redis()
+    dbmod.use_sessionmaker(None)
+
+
+@pytest.fixture
+async def app(db: object) -> object:
+    from vncomply.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+async def client(app: object) -> AsyncIterator[object]:
+    import httpx
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+async def committed(test_database: str) -> AsyncIterator[object]:
+    """Real commits on separate connections (for concurrency tests); tables are emptied after."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from vncomply import db as dbmod
+    from vncomply.registry import metadata
+
+    engine = create_async_engine(test_database, connect_args={"prepare_threshold": None})
+    maker = async_sessionmaker(engine, expire_on_commit=False)
+    dbmod.use_sessionmaker(maker)
+    yield maker
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text("SET session_replication_role = replica"))
+        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+    await dbmod.dispose_engine()
+    dbmod.use_sessionmaker(None)
