@@ -13,12 +13,22 @@ from vncomply.auth import models as _auth_models  # noqa: F401
 from vncomply.auth.router import router as api_keys_router
 from vncomply.authorities import models as _authority_models  # noqa: F401
 from vncomply.authorities.router import router as authorities_router
+from vncomply.blocks import models as _block_models  # noqa: F401
+from vncomply.blocks.router import router as blocks_router
 from vncomply.db import Base
+from vncomply.disclosures import models as _disclosure_models  # noqa: F401
+from vncomply.disclosures.router import router as disclosures_router
+from vncomply.events import models as _event_models  # noqa: F401
+from vncomply.events.router import router as events_router
 from vncomply.health.router import router as health_router
 from vncomply.idempotency import models as _idem_models  # noqa: F401
+from vncomply.identities import models as _identity_models  # noqa: F401
+from vncomply.identities.router import router as identities_router
 from vncomply.platforms import models as _platform_models  # noqa: F401
 from vncomply.platforms.router import router as platforms_router
 from vncomply.rulebook_router import router as rulebook_router
+from vncomply.takedowns import models as _takedown_models  # noqa: F401
+from vncomply.takedowns.router import router as takedowns_router
 
 metadata = Base.metadata
 
@@ -29,6 +39,11 @@ ROUTERS: list[APIRouter] = [
     api_keys_router,
     audit_router,
     rulebook_router,
+    identities_router,
+    events_router,
+    takedowns_router,
+    blocks_router,
+    disclosures_router,
 ]
 
 # Routes that stream large bodies and enforce their own limits.

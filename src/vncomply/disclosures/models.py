@@ -1,0 +1,3 @@
+"""disclosures models."""
+
+from __future__ import annotations

@@ -1,0 +1,64 @@
+"""Emitting events into the outbox, in the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vncomply import clock
+from vncomply.events.models import Event, EventSequence
+
+EVENT_TYPES = frozenset(
+    {
+        "takedown.received",
+        "takedown.deadline_approaching",
+        "takedown.overdue",
+        "takedown.completed",
+        "block.started",
+        "block.ended",
+        "block.lifted",
+        "block.apply_overdue",
+        "disclosure.received",
+        "disclosure.deadline_approaching",
+        "disclosure.overdue",
+        "disclosure.decided",
+        "disclosure.user_notice_due",
+        "platform.filing_due",
+    }
+)
+
+
+async def emit(
+    session: AsyncSession, platform_id: uuid.UUID, type_: str, data: dict[str, Any]
+) -> Event:
+    """Add an event to the caller's transaction. ``data`` must never hold plaintext PII."""
+    if type_ not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type_!r}")
+    # The counter row lock serialises emitters of one platform only until their commit; the
+    # upsert makes the first event of a platform safe under concurrency too.
+    seq = (
+        await session.execute(
+            insert(EventSequence)
+            .values(platform_id=platform_id, last_seq=1)
+            .on_conflict_do_update(
+                index_elements=[EventSequence.platform_id],
+                set_={"last_seq": EventSequence.last_seq + 1},
+            )
+            .returning(EventSequence.last_seq)
+        )
+    ).scalar_one()
+    event = Event(
+        id=uuid.uuid4(),
+        platform_id=platform_id,
+        seq=seq,
+        type=type_,
+        occurred_at=clock.now(),
+        data=data,
+    )
+    session.add(event)
+    await session.flush()
+    return event
+

@@ -1,0 +1,3 @@
+"""identities models."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""takedowns models."""
+
+from __future__ import annotations

@@ -1,0 +1,89 @@
+"""Celery: the app, the one beat schedule, and the bridge from tasks to the async services.
+
+Deadlines never ride on ETA/countdown tasks (a Redis broker redelivers them after the visibility
+timeout and loses them with the worker): beat runs short sweeps, PostgreSQL holds the clocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from celery import Celery
+from celery.signals import worker_process_init, worker_process_shutdown
+
+from vncomply.config import get_settings
+
+T = TypeVar("T")
+
+# Task modules; each holds thin wrappers around service functions.
+TASK_MODULES = [
+    "vncomply.system_tasks",
+]
+
+
+def _make_app() -> Celery:
+    s = get_settings()
+    app = Celery("vncomply", broker=s.redis_url or "redis://127.0.0.1:6379/0", include=TASK_MODULES)
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        enable_utc=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 3600},
+        beat_schedule=beat_schedule(s.sweep_interval_seconds),
+    )
+    return app
+
+
+def beat_schedule(sweep_interval: float) -> dict[str, dict[str, Any]]:
+    """The one beat schedule. Sweeps are idempotent, so a duplicate tick costs nothing."""
+    return {
+        "heartbeat": {"task": "vncomply.heartbeat", "schedule": 10.0,
+                      "options": {"expires": 10}},
+        "audit-seal": {"task": "vncomply.audit.seal", "schedule": 5.0,
+                       "options": {"expires": 5}},
+    }
+
+
+# One event loop per worker process, created after the fork (with the engine it drives).
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def run_async(func: Callable[[], Awaitable[T]]) -> T:
+    global _loop
+    if _loop is None or _loop.is_closed():
+        _loop = asyncio.new_event_loop()
+    return _loop.run_until_complete(func())
+
+
+@worker_process_init.connect
+def _after_fork(**_: Any) -> None:
+    global _loop
+    from vncomply import db, redis_client
+
+    # Inherited engine/clients belong to the parent's sockets; start clean in the child.
+    db._engine = None
+    db._sessionmaker = None
+    redis_client._client = None
+    _loop = asyncio.new_event_loop()
+
+
+@worker_process_shutdown.connect
+def _on_shutdown(**_: Any) -> None:
+    from vncomply import db, redis_client
+
+    if _loop is not None and not _loop.is_closed():
+        _loop.run_until_complete(db.dispose_engine())
+        _loop.run_until_complete(redis_client.close_redis())
+        _loop.close()
+
+
+celery_app = _make_app()
