@@ -10,9 +10,9 @@ import math
 import time
 from dataclasses import dataclass
 
+from vncomply.logs import get_logger
 from vncomply.metrics import REDIS_FAILURES
 from vncomply.redis_client import get_redis, key
-from vncomply.logs import get_logger
 
 log = get_logger("vncomply.ratelimit")
 
@@ -53,12 +53,12 @@ async def _eval(bucket: str, interval: float, tau: float) -> list[bytes]:
     if _script_sha is None:
         _script_sha = await client.script_load(_GCRA)
     try:
-        return await client.evalsha(_script_sha, 1, bucket, interval, tau)  # type: ignore[no-any-return, misc]
+        return await client.evalsha(_script_sha, 1, bucket, interval, tau)  # type: ignore[no-any-return]
     except Exception as exc:
         if "NOSCRIPT" not in str(exc):
             raise
         _script_sha = await client.script_load(_GCRA)
-        return await client.evalsha(_script_sha, 1, bucket, interval, tau)  # type: ignore[no-any-return, misc]
+        return await client.evalsha(_script_sha, 1, bucket, interval, tau)  # type: ignore[no-any-return]
 
 
 async def check(bucket_id: str, rate: int, burst: int) -> Decision | None:

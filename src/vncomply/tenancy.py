@@ -47,7 +47,7 @@ async def get_scoped(
     stmt = scoped(select(model).where(model.id == ident), model, principal)  # type: ignore[attr-defined]
     if for_update:
         stmt = stmt.with_for_update()
-    obj = (await session.scalars(stmt)).first()
+    obj: M | None = (await session.scalars(stmt)).first()
     if obj is None:
         raise NotFound(f"No {what} with id {ident} is visible to this key.")
     return obj

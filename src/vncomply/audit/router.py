@@ -49,17 +49,33 @@ async def list_audit_events(
 ) -> Page[AuditEventOut]:
     after = int(page.cursor[0]) if page.cursor else None
     rows = await service.list_events(
-        session, actor.platform_id, actor.is_admin, resource_type=resource_type,
-        resource_id=resource_id, action=action, since=since, until=until, after_seq=after,
+        session,
+        actor.platform_id,
+        actor.is_admin,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        action=action,
+        since=since,
+        until=until,
+        after_seq=after,
         limit=page.limit,
     )
     items = [
         AuditEventOut(
-            seq=r.seq, at=r.at,
-            actor={"key_id": r.actor_key_id, "role": r.actor_role,
-                   "platform_id": r.actor_platform_id, "authority_id": r.actor_authority_id},
-            action=r.action, resource_type=r.resource_type, resource_id=r.resource_id,
-            platform_id=r.platform_id, details=r.details, sealed=r.hash is not None,
+            seq=r.seq,
+            at=r.at,
+            actor={
+                "key_id": r.actor_key_id,
+                "role": r.actor_role,
+                "platform_id": r.actor_platform_id,
+                "authority_id": r.actor_authority_id,
+            },
+            action=r.action,
+            resource_type=r.resource_type,
+            resource_id=r.resource_id,
+            platform_id=r.platform_id,
+            details=r.details,
+            sealed=r.hash is not None,
         )
         for r in rows
     ]
@@ -70,4 +86,6 @@ async def list_audit_events(
 @router.get("/verify", response_model=VerifyOut, summary="Recompute the hash chain(s)")
 async def verify_audit_chain(session: SessionDep, actor: Reader) -> VerifyOut:
     v = await service.verify(session, actor.platform_id, actor.is_admin)
-    return VerifyOut(ok=v.ok, checked=v.checked, first_broken_seq=v.first_broken_seq, unsealed=v.unsealed)
+    return VerifyOut(
+        ok=v.ok, checked=v.checked, first_broken_seq=v.first_broken_seq, unsealed=v.unsealed
+    )

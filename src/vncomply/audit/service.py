@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply import clock
@@ -86,7 +86,10 @@ async def seal(session: AsyncSession, batch: int = SEAL_BATCH) -> int:
         return 0
     rows = (
         await session.scalars(
-            select(AuditEvent).where(AuditEvent.hash.is_(None)).order_by(AuditEvent.seq).limit(batch)
+            select(AuditEvent)
+            .where(AuditEvent.hash.is_(None))
+            .order_by(AuditEvent.seq)
+            .limit(batch)
         )
     ).all()
     heads: dict[uuid.UUID | None, tuple[int, bytes]] = {}
@@ -123,7 +126,9 @@ class Verification:
     unsealed: int
 
 
-async def verify(session: AsyncSession, platform_id: uuid.UUID | None, everything: bool) -> Verification:
+async def verify(
+    session: AsyncSession, platform_id: uuid.UUID | None, everything: bool
+) -> Verification:
     """Recompute the chain(s): one platform's, or every chain when ``everything`` (admin)."""
     stmt = select(AuditEvent).where(AuditEvent.hash.is_not(None))
     unsealed_q = select(func.count()).select_from(AuditEvent).where(AuditEvent.hash.is_(None))
@@ -143,12 +148,18 @@ async def verify(session: AsyncSession, platform_id: uuid.UUID | None, everythin
             current, prev, expected_n = row.platform_id, GENESIS, 0
         expected_n += 1
         checked += 1
-        bad = row.chain_seq != expected_n or row.prev_hash != prev or row.hash != chain_hash(prev, row)
+        bad = (
+            row.chain_seq != expected_n
+            or row.prev_hash != prev
+            or row.hash != chain_hash(prev, row)
+        )
         if bad and (broken is None or row.seq < broken):
             broken = row.seq
         prev = row.hash or GENESIS
     unsealed = (await session.execute(unsealed_q)).scalar_one()
-    return Verification(ok=broken is None, checked=checked, first_broken_seq=broken, unsealed=unsealed)
+    return Verification(
+        ok=broken is None, checked=checked, first_broken_seq=broken, unsealed=unsealed
+    )
 
 
 async def list_events(
@@ -179,6 +190,5 @@ async def list_events(
         conds.append(AuditEvent.at < until)
     if after_seq is not None:
         conds.append(AuditEvent.seq > after_seq)
-    stmt = select(AuditEvent).where(and_(*conds)).order_by(AuditEvent.seq).limit(limit)
+    stmt = select(AuditEvent).where(*conds).order_by(AuditEvent.seq).limit(limit)
     return list((await session.scalars(stmt)).all())
-
