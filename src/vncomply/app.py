@@ -27,7 +27,10 @@ Creating POSTs accept `Idempotency-Key`. Lists use cursor pagination (`limit`, `
 """
 
 TAGS = [
-    {"name": "platforms", "description": "Tenants (admin): scope status and the Form No. 10 clock."},
+    {
+        "name": "platforms",
+        "description": "Tenants (admin): scope status and the Form No. 10 clock.",
+    },
     {"name": "authorities", "description": "Registered authorities and whom they may address."},
     {"name": "api-keys", "description": "Scoped API keys (admin)."},
     {"name": "identities", "description": "Verified identities (PII encrypted, responses masked)."},

@@ -108,4 +108,3 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # Every router uses this alias, so the commit-before-response rule is declared once.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-

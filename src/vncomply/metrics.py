@@ -5,7 +5,9 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 HTTP_REQUESTS = Counter(
-    "vncomply_http_requests_total", "HTTP requests by route template and status", ["route", "status"]
+    "vncomply_http_requests_total",
+    "HTTP requests by route template and status",
+    ["route", "status"],
 )
 HTTP_LATENCY = Histogram(
     "vncomply_http_request_seconds",
@@ -17,5 +19,7 @@ BEAT_HEARTBEAT_AGE = Gauge(
     "vncomply_beat_heartbeat_age_seconds", "Seconds since Celery beat last ticked (-1: never)"
 )
 REDIS_FAILURES = Counter(
-    "vncomply_redis_failures_total", "Redis calls that failed and were served without Redis", ["what"]
+    "vncomply_redis_failures_total",
+    "Redis calls that failed and were served without Redis",
+    ["what"],
 )

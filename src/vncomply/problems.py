@@ -44,7 +44,10 @@ def problem_response(
     if extra:
         body.update(extra)
     return Response(
-        orjson.dumps(body, default=str), status_code=status, media_type=PROBLEM_JSON, headers=headers
+        orjson.dumps(body, default=str),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
     )
 
 
@@ -119,7 +122,12 @@ async def _http(request: Request, exc: Exception) -> Response:
         )
     detail = exc.detail if isinstance(exc.detail, str) else "Request could not be handled."
     return problem_response(
-        exc.status_code, detail, detail, slug="http-error", instance=request.url.path, headers=headers
+        exc.status_code,
+        detail,
+        detail,
+        slug="http-error",
+        instance=request.url.path,
+        headers=headers,
     )
 
 

@@ -30,8 +30,15 @@ class RulebookOut(BaseModel):
 
 
 def _out(r: rulebook.Rule) -> RuleOut:
-    return RuleOut(id=r.id, topic=r.topic, effective_from=r.effective_from, summary=r.summary,
-                   source=r.source, params=r.params, in_force=r.in_force)
+    return RuleOut(
+        id=r.id,
+        topic=r.topic,
+        effective_from=r.effective_from,
+        summary=r.summary,
+        source=r.source,
+        params=r.params,
+        in_force=r.in_force,
+    )
 
 
 @router.get("", response_model=RulebookOut, summary="Rules in force, upcoming and drafts")

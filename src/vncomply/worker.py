@@ -46,10 +46,8 @@ def _make_app() -> Celery:
 def beat_schedule(sweep_interval: float) -> dict[str, dict[str, Any]]:
     """The one beat schedule. Sweeps are idempotent, so a duplicate tick costs nothing."""
     return {
-        "heartbeat": {"task": "vncomply.heartbeat", "schedule": 10.0,
-                      "options": {"expires": 10}},
-        "audit-seal": {"task": "vncomply.audit.seal", "schedule": 5.0,
-                       "options": {"expires": 5}},
+        "heartbeat": {"task": "vncomply.heartbeat", "schedule": 10.0, "options": {"expires": 10}},
+        "audit-seal": {"task": "vncomply.audit.seal", "schedule": 5.0, "options": {"expires": 5}},
     }
 
 

@@ -16,16 +16,25 @@ router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"], route_class=Idempot
 
 
 @router.post(
-    "", status_code=201, response_model=ApiKeyCreated,
+    "",
+    status_code=201,
+    response_model=ApiKeyCreated,
     summary="Issue an API key (the key is shown once)",
 )
 @idempotent
 async def create_api_key(body: ApiKeyCreate, session: SessionDep, actor: Admin) -> ApiKeyCreated:
     key, raw = await service.create_key(
-        session, actor, role=body.role, name=body.name, platform_id=body.platform_id,
-        authority_id=body.authority_id, expires_at=body.expires_at,
+        session,
+        actor,
+        role=body.role,
+        name=body.name,
+        platform_id=body.platform_id,
+        authority_id=body.authority_id,
+        expires_at=body.expires_at,
     )
-    return ApiKeyCreated.model_validate({**ApiKeyOut.model_validate(key, from_attributes=True).model_dump(), "key": raw})
+    return ApiKeyCreated.model_validate(
+        {**ApiKeyOut.model_validate(key, from_attributes=True).model_dump(), "key": raw}
+    )
 
 
 @router.get("", response_model=Page[ApiKeyOut], summary="List API keys (no secrets)")
@@ -34,10 +43,18 @@ async def list_api_keys(
 ) -> Page[ApiKeyOut]:
     after = (page.cursor[0], page.cursor[1]) if page.cursor else None
     rows = await service.list_keys(session, after, page.limit)
-    nxt = encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)]) if len(rows) == page.limit else None
-    return Page(items=[ApiKeyOut.model_validate(k, from_attributes=True) for k in rows], next_cursor=nxt)
+    nxt = (
+        encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)])
+        if len(rows) == page.limit
+        else None
+    )
+    return Page(
+        items=[ApiKeyOut.model_validate(k, from_attributes=True) for k in rows], next_cursor=nxt
+    )
 
 
 @router.delete("/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key")
 async def revoke_api_key(key_id: uuid.UUID, session: SessionDep, actor: Admin) -> ApiKeyOut:
-    return ApiKeyOut.model_validate(await service.revoke_key(session, actor, key_id), from_attributes=True)
+    return ApiKeyOut.model_validate(
+        await service.revoke_key(session, actor, key_id), from_attributes=True
+    )

@@ -14,8 +14,11 @@ class ApiKeyCreate(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"role": "platform", "platform_id": "3f0c2b0e-8a51-4a8e-9a3e-2d6f6b0c9d11",
-                 "name": "ExampleSocial backend"}
+                {
+                    "role": "platform",
+                    "platform_id": "3f0c2b0e-8a51-4a8e-9a3e-2d6f6b0c9d11",
+                    "name": "ExampleSocial backend",
+                }
             ]
         },
     )

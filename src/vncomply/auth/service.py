@@ -45,14 +45,16 @@ async def create_key(
     """Create a key; returns the row and the secret (never stored)."""
     if role in (Role.platform, Role.officer):
         if platform_id is None or authority_id is not None:
-            raise InvalidInput(f"a {role} key needs `platform_id` (and no `authority_id`)",
-                               field="platform_id")
+            raise InvalidInput(
+                f"a {role} key needs `platform_id` (and no `authority_id`)", field="platform_id"
+            )
         if await session.get(Platform, platform_id) is None:
             raise InvalidInput(f"platform {platform_id} does not exist", field="platform_id")
     elif role is Role.authority:
         if authority_id is None or platform_id is not None:
-            raise InvalidInput("an authority key needs `authority_id` (and no `platform_id`)",
-                               field="authority_id")
+            raise InvalidInput(
+                "an authority key needs `authority_id` (and no `platform_id`)", field="authority_id"
+            )
         if await session.get(Authority, authority_id) is None:
             raise InvalidInput(f"authority {authority_id} does not exist", field="authority_id")
     elif platform_id is not None or authority_id is not None:
@@ -72,7 +74,12 @@ async def create_key(
     session.add(key)
     await session.flush()
     audit.record(
-        session, actor, "api_key.created", "api_key", key.id, platform_id,
+        session,
+        actor,
+        "api_key.created",
+        "api_key",
+        key.id,
+        platform_id,
         {"role": role.value, "authority_id": str(authority_id) if authority_id else None},
     )
     return key, raw
@@ -86,7 +93,8 @@ async def list_keys(
         from sqlalchemy import tuple_
 
         stmt = stmt.where(
-            tuple_(ApiKey.created_at, ApiKey.id) > (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
+            tuple_(ApiKey.created_at, ApiKey.id)
+            > (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
         )
     return list((await session.scalars(stmt)).all())
 
@@ -129,8 +137,12 @@ async def authenticate(session: AsyncSession, raw: str) -> Principal | None:
         row = (
             await session.execute(
                 select(
-                    ApiKey.id, ApiKey.role, ApiKey.platform_id, ApiKey.authority_id,
-                    ApiKey.expires_at, ApiKey.revoked_at,
+                    ApiKey.id,
+                    ApiKey.role,
+                    ApiKey.platform_id,
+                    ApiKey.authority_id,
+                    ApiKey.expires_at,
+                    ApiKey.revoked_at,
                 ).where(ApiKey.key_hash == digest)
             )
         ).first()

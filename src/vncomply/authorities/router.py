@@ -17,7 +17,9 @@ router = APIRouter(prefix="/v1/authorities", tags=["authorities"], route_class=I
 
 @router.post("", status_code=201, response_model=AuthorityOut, summary="Register an authority")
 @idempotent
-async def create_authority(body: AuthorityCreate, session: SessionDep, actor: Admin) -> AuthorityOut:
+async def create_authority(
+    body: AuthorityCreate, session: SessionDep, actor: Admin
+) -> AuthorityOut:
     return service.to_out(await service.create(session, actor, body))
 
 
@@ -26,7 +28,11 @@ async def list_authorities(
     session: SessionDep, actor: Admin, page: Annotated[PageParams, Depends(page_params)]
 ) -> Page[AuthorityOut]:
     rows = await service.list_authorities(session, page.cursor, page.limit)
-    nxt = encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)]) if len(rows) == page.limit else None
+    nxt = (
+        encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)])
+        if len(rows) == page.limit
+        else None
+    )
     return Page(items=[service.to_out(a) for a in rows], next_cursor=nxt)
 
 

@@ -14,7 +14,10 @@ class AuthorityKind(StrEnum):
     specialised = "specialised"
 
 
-Code = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$")]
+Code = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$"),
+]
 
 
 class AuthorityCreate(BaseModel):
@@ -22,8 +25,12 @@ class AuthorityCreate(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"code": "ABEI", "name": "Authority of Broadcasting and Electronic Information",
-                 "kind": "ministry", "platforms": "all"}
+                {
+                    "code": "ABEI",
+                    "name": "Authority of Broadcasting and Electronic Information",
+                    "kind": "ministry",
+                    "platforms": "all",
+                }
             ]
         },
     )
@@ -37,7 +44,10 @@ class AuthorityCreate(BaseModel):
 
 class AuthorityUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
+    name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+        | None
+    ) = None
     kind: AuthorityKind | None = None
     platforms: Literal["all"] | list[uuid.UUID] | None = None
 

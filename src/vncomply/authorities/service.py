@@ -20,9 +20,13 @@ from vncomply.platforms.models import Platform
 
 def to_out(a: Authority) -> AuthorityOut:
     return AuthorityOut(
-        id=a.id, code=a.code, name=a.name, kind=a.kind,  # type: ignore[arg-type]
+        id=a.id,
+        code=a.code,
+        name=a.name,
+        kind=a.kind,  # type: ignore[arg-type]
         platforms="all" if a.all_platforms else sorted(p.id for p in a.platforms),
-        created_at=a.created_at, updated_at=a.updated_at,
+        created_at=a.created_at,
+        updated_at=a.updated_at,
     )
 
 
@@ -33,11 +37,16 @@ async def _set_platforms(
         a.all_platforms, a.platforms = True, []
         return
     ids = set(platforms)
-    found = list((await session.scalars(select(Platform).where(Platform.id.in_(ids)))).all()) if ids else []
+    found = (
+        list((await session.scalars(select(Platform).where(Platform.id.in_(ids)))).all())
+        if ids
+        else []
+    )
     missing = ids - {p.id for p in found}
     if missing:
-        raise InvalidInput(f"unknown platform id(s): {', '.join(sorted(map(str, missing)))}",
-                           field="platforms")
+        raise InvalidInput(
+            f"unknown platform id(s): {', '.join(sorted(map(str, missing)))}", field="platforms"
+        )
     a.all_platforms, a.platforms = False, found
 
 
@@ -77,8 +86,9 @@ async def update(
             raise InvalidInput('`platforms` cannot be null; send [] or "all"', field="platforms")
         await _set_platforms(session, a, body.platforms)
     await session.flush()
-    audit.record(session, actor, "authority.updated", "authority", a.id, None,
-                 {"fields": sorted(changes)})
+    audit.record(
+        session, actor, "authority.updated", "authority", a.id, None, {"fields": sorted(changes)}
+    )
     return a
 
 
@@ -94,7 +104,9 @@ async def list_authorities(
     return list((await session.scalars(stmt)).all())
 
 
-async def addressable(session: AsyncSession, authority_id: uuid.UUID, platform_id: uuid.UUID) -> Authority:
+async def addressable(
+    session: AsyncSession, authority_id: uuid.UUID, platform_id: uuid.UUID
+) -> Authority:
     """The authority, if it may address ``platform_id``; otherwise the platform is a 404 to it."""
     a = await get(session, authority_id)
     if not a.may_address(platform_id) or await session.get(Platform, platform_id) is None:

@@ -1,15 +1,19 @@
 """Violations and account blocks (Decree 147 lock rules).
 
 The core columns here are read by the identities permission check (one query joins active blocks);
-the blocks domain owns and may extend these models.
+the blocks domain owns and may extend these models. A block is active iff ``lifted_at IS NULL AND
+starts_at <= now AND (permanent OR now < ends_at)`` — computed from the clock at read time, never
+from a status column a worker has to keep up to date.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vncomply.db import Base
@@ -27,6 +31,32 @@ class AccountBlock(UUIDPk, Timestamps, Base):
     permanent: Mapped[bool] = mapped_column(default=False)
     lifted_at: Mapped[datetime | None]
 
+    # rule: created by the lock rules from violations; order: an authority's block order.
+    origin: Mapped[str] = mapped_column(String(10), default="rule", server_default="rule")
+    # The ordering authority (orders only); tenancy scopes authority keys by this column.
+    authority_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("authorities.id"))
+    reference_no: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
+    legal_basis: Mapped[str | None] = mapped_column(String(300))
+    duration_days: Mapped[int | None]
+    # The rulebook version applied (lock.v1 …), stored so a later change of law moves nothing.
+    rule_id: Mapped[str] = mapped_column(String(40))
+    # 1, 2, 3 … for temporary locks: which of the subject's temporary locks this one is.
+    temporary_lock_no: Mapped[int | None]
+    # Why the lock rules fired: the threshold met and the counts (rule origin only).
+    trigger: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+    # The platform applies the block on its side by apply_by and confirms with applied_at.
+    apply_by: Mapped[datetime]
+    applied_at: Mapped[datetime | None]
+    # When the sweep recorded the timed transitions (their events are emitted once).
+    apply_overdue_at: Mapped[datetime | None]
+    end_recorded_at: Mapped[datetime | None]
+    lift_reason: Mapped[str | None] = mapped_column(Text)
+    # The next instant the deadline sweep must look at this row; NULL when nothing is left to do.
+    next_action_at: Mapped[datetime | None] = mapped_column(index=True)
+
     __table_args__ = (
         # The permission check looks up a subject's unlifted blocks by this index.
         Index(
@@ -34,6 +64,14 @@ class AccountBlock(UUIDPk, Timestamps, Base):
             "platform_id", "subject_type", "subject_id",
             postgresql_where="lifted_at IS NULL",
         ),
+        # An authority's block order is unique per (authority, reference number).
+        Index(
+            "uq_account_blocks_order_reference",
+            "authority_id", "reference_no",
+            unique=True,
+            postgresql_where="authority_id IS NOT NULL",
+        ),
+        Index("ix_account_blocks_platform_created", "platform_id", "created_at", "id"),
     )
 
 
@@ -48,6 +86,11 @@ class Violation(UUIDPk, Base):
     category: Mapped[str] = mapped_column(String(40))
     occurred_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
+    # The lock this violation counted toward. With the rule parameter count_consumed_violations
+    # False (lock.v1), a consumed violation no longer counts toward the next lock.
+    consumed_by_block_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("account_blocks.id", ondelete="SET NULL")
+    )
 
     __table_args__ = (
         Index("ix_violations_subject", "platform_id", "subject_type", "subject_id", "occurred_at"),

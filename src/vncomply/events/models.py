@@ -4,11 +4,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from vncomply import clock
 from vncomply.db import Base
+from vncomply.models_common import Timestamps, UUIDPk
 
 
 class Event(Base):
@@ -40,3 +42,59 @@ class EventSequence(Base):
         ForeignKey("platforms.id", ondelete="CASCADE"), primary_key=True
     )
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class WebhookEndpoint(UUIDPk, Timestamps, Base):
+    """A platform's webhook receiver. The secret is encrypted (not hashed): we must sign with it."""
+
+    __tablename__ = "webhook_endpoints"
+
+    platform_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("platforms.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(2048))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    # Event types this endpoint receives, or ["*"] for all.
+    event_types: Mapped[list[str]] = mapped_column(JSONB)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(300))
+    disabled_at: Mapped[datetime | None]
+    secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    # After a rotation the old secret still signs (a second signature) until it expires.
+    previous_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    previous_secret_expires_at: Mapped[datetime | None]
+    # First failed attempt since the last success; 24 h of nothing but failures disables it.
+    failing_since: Mapped[datetime | None]
+
+
+class WebhookDelivery(UUIDPk, Base):
+    """One event to one endpoint. Due rows are claimed ``FOR UPDATE SKIP LOCKED`` with a lease:
+    while ``delivering``, ``next_attempt_at`` is the lease expiry, so a crashed worker's row
+    becomes due again by itself."""
+
+    __tablename__ = "webhook_deliveries"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
+    )
+    platform_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # NULL once delivered or failed, so the due index holds only live rows.
+    next_attempt_at: Mapped[datetime | None]
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    __table_args__ = (
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            postgresql_where="next_attempt_at IS NOT NULL",
+        ),
+        Index("ix_webhook_deliveries_endpoint", "endpoint_id", "created_at"),
+    )

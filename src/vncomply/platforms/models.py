@@ -27,4 +27,3 @@ class Platform(UUIDPk, Timestamps, Base):
     lock_days: Mapped[list[int]] = mapped_column(JSONB, default=lambda: [7, 15, 30])
     disclosure_two_officers: Mapped[bool] = mapped_column(default=False)
     filing_next_action_at: Mapped[datetime | None] = mapped_column(index=True)
-

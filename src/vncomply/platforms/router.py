@@ -28,7 +28,11 @@ async def list_platforms(
     session: SessionDep, actor: Admin, page: Annotated[PageParams, Depends(page_params)]
 ) -> Page[PlatformOut]:
     rows = await service.list_platforms(session, page.cursor, page.limit)
-    nxt = encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)]) if len(rows) == page.limit else None
+    nxt = (
+        encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)])
+        if len(rows) == page.limit
+        else None
+    )
     return Page(items=[service.to_out(p) for p in rows], next_cursor=nxt)
 
 

@@ -43,12 +43,16 @@ class PlatformCreate(BaseModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     legal_name: Text
     contact_point: ContactPoint
-    monthly_vn_visits: int = Field(ge=0, le=10**12, description="6-month average of monthly visits from Vietnam")
+    monthly_vn_visits: int = Field(
+        ge=0, le=10**12, description="6-month average of monthly visits from Vietnam"
+    )
     stores_data_in_vn: bool = False
     in_scope_since: date | None = None
     contact_filed_at: datetime | None = None
     lock_days: list[int] | None = Field(
-        default=None, min_length=3, max_length=3,
+        default=None,
+        min_length=3,
+        max_length=3,
         description="temporary-lock length in days for the 1st, 2nd and 3rd lock (each 7-30)",
     )
     disclosure_two_officers: bool = False
@@ -56,7 +60,10 @@ class PlatformCreate(BaseModel):
 
 class PlatformUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        | None
+    ) = None
     legal_name: Text | None = None
     contact_point: ContactPoint | None = None
     monthly_vn_visits: int | None = Field(default=None, ge=0, le=10**12)

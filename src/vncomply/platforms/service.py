@@ -97,8 +97,9 @@ async def update(
             raise InvalidInput(f"`{field}` cannot be null", field=field)
         setattr(p, field, value)
     await session.flush()
-    audit.record(session, actor, "platform.updated", "platform", p.id, p.id,
-                 {"fields": sorted(changes)})
+    audit.record(
+        session, actor, "platform.updated", "platform", p.id, p.id, {"fields": sorted(changes)}
+    )
     return p
 
 

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+
+class SubjectType(StrEnum):
+    account = "account"
+    page = "page"
+    group = "group"
+    channel = "channel"
+
+
+class Origin(StrEnum):
+    rule = "rule"
+    order = "order"
+
+
+class Kind(StrEnum):
+    temporary = "temporary"
+    permanent = "permanent"
+
+
+class BlockStatus(StrEnum):
+    scheduled = "scheduled"
+    active = "active"
+    expired = "expired"
+    lifted = "lifted"
+
+
+SubjectId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Category = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z][a-z0-9_]{0,39}$"),
+]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class ViolationCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject_type": "account",
+                    "subject_id": "user-8812",
+                    "authority_id": "0b6f3c1e-8d4f-4a59-9a57-0d2b0d6f4e11",
+                    "reference_no": "ABEI-2026-00412",
+                    "occurred_at": "2026-11-20T08:00:00Z",
+                    "category": "false_information",
+                }
+            ]
+        },
+    )
+    subject_type: SubjectType
+    subject_id: SubjectId
+    authority_id: uuid.UUID = Field(description="the authority whose request the violation answers")
+    reference_no: Reference = Field(description="the authority's reference number for its request")
+    occurred_at: datetime = Field(description="when the content was requested removed (not future)")
+    category: Category = Field(description="e.g. national_security, false_information, fraud")
+
+
+class ViolationOut(BaseModel):
+    id: uuid.UUID
+    platform_id: uuid.UUID
+    subject_type: SubjectType
+    subject_id: str
+    authority_id: uuid.UUID | None
+    reference_no: str
+    category: str
+    occurred_at: datetime
+    recorded_at: datetime
+    consumed_by_block_id: uuid.UUID | None = Field(
+        description="the lock this violation counted toward, if any"
+    )
+
+
+class BlockOrder(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "platform_id": "3f0c2a4e-1b7d-4c1e-9f0a-5b8e2c7d9a10",
+                    "subject_type": "page",
+                    "subject_id": "page-5521",
+                    "duration_days": 15,
+                    "category": "fraud",
+                    "reason": "Repeated fraudulent investment offers",
+                    "legal_basis": "Decree 147/2024 Art. 24",
+                    "reference_no": "ABEI-BL-2026-0091",
+                }
+            ]
+        },
+    )
+    platform_id: uuid.UUID
+    subject_type: SubjectType
+    subject_id: SubjectId
+    duration_days: int | None = Field(
+        default=None, description="7-30 days (Decree 147); omit when `permanent` is true"
+    )
+    permanent: bool = Field(
+        default=False,
+        description="only for category national_security or a subject with 3 temporary locks",
+    )
+    category: Category
+    reason: Reason
+    legal_basis: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)
+    ]
+    reference_no: Reference
+
+
+class LiftBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Reason = Field(description="why the block is lifted early (kept in the audit trail)")
+
+
+class BlockOut(BaseModel):
+    id: uuid.UUID
+    platform_id: uuid.UUID
+    subject_type: SubjectType
+    subject_id: str
+    origin: Origin
+    kind: Kind
+    status: BlockStatus = Field(description="computed from the clock at read time")
+    active: bool
+    starts_at: datetime
+    ends_at: datetime | None = Field(description="null for a permanent lock")
+    duration_days: int | None
+    apply_by: datetime = Field(description="the platform applies the block and confirms by then")
+    applied_at: datetime | None
+    apply_overdue: bool
+    lifted_at: datetime | None
+    lift_reason: str | None
+    authority_id: uuid.UUID | None
+    reference_no: str | None
+    category: str | None
+    reason: str | None
+    legal_basis: str | None
+    rule_id: str
+    temporary_lock_no: int | None
+    trigger: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,222 @@
+"""Request and response bodies for disclosure requests."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+
+class DisclosureField(StrEnum):
+    full_name = "full_name"
+    date_of_birth = "date_of_birth"
+    phone_number = "phone_number"
+    national_id = "national_id"
+    verification = "verification"
+    guardian = "guardian"
+    account_status = "account_status"
+
+
+FIELD_ORDER: tuple[str, ...] = tuple(f.value for f in DisclosureField)
+
+
+class Urgency(StrEnum):
+    standard = "standard"
+    emergency = "emergency"
+
+
+class Status(StrEnum):
+    pending_review = "pending_review"
+    awaiting_second_approval = "awaiting_second_approval"
+    approved = "approved"
+    partially_approved = "partially_approved"
+    rejected = "rejected"
+    no_data = "no_data"
+
+
+OPEN_STATUSES = (Status.pending_review.value, Status.awaiting_second_approval.value)
+RELEASED_STATUSES = (Status.approved.value, Status.partially_approved.value)
+
+
+class Decision(StrEnum):
+    approve = "approve"
+    partially_approve = "partially_approve"
+    reject = "reject"
+
+
+Text2000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+RefNo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+AccountId = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")
+]
+
+
+class Subject(BaseModel):
+    """Exactly one of ``account_id``, ``phone_number``, ``national_id``."""
+
+    model_config = ConfigDict(extra="forbid")
+    account_id: AccountId | None = None
+    phone_number: Annotated[str, StringConstraints(max_length=64)] | None = None
+    national_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Subject:
+        given = [k for k in ("account_id", "phone_number", "national_id") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                "subject must name exactly one of account_id, phone_number or national_id"
+            )
+        return self
+
+
+def _unique(values: list[DisclosureField]) -> list[DisclosureField]:
+    if len(set(values)) != len(values):
+        raise ValueError("fields must not repeat a field")
+    return values
+
+
+class DisclosureRequestCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "platform_id": "5f0c6c1e-8a55-4c43-9d6e-1b7c2f1f2a10",
+                    "reference_no": "A05/2026/1234",
+                    "legal_basis": "Cybersecurity Law 2025 Art. 26; investigation file 77/2026",
+                    "urgency": "standard",
+                    "subject": {"phone_number": "0912345678"},
+                    "fields": ["full_name", "date_of_birth", "phone_number"],
+                    "reason": "Identify the author of posts under investigation",
+                }
+            ]
+        },
+    )
+    platform_id: uuid.UUID
+    reference_no: RefNo = Field(description="the authority's document number; unique per authority")
+    legal_basis: Text2000
+    urgency: Urgency = Urgency.standard
+    subject: Subject
+    fields: list[DisclosureField] = Field(min_length=1, max_length=len(DisclosureField))
+    reason: Text2000
+
+    @model_validator(mode="after")
+    def _fields_unique(self) -> DisclosureRequestCreate:
+        _unique(self.fields)
+        return self
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"decision": "approve"},
+                {
+                    "decision": "partially_approve",
+                    "fields": ["full_name"],
+                    "reason": "Date of birth is not needed for the stated purpose",
+                    "notify_user_after": "2027-01-31T00:00:00Z",
+                },
+                {"decision": "reject", "reason": "The legal basis cited does not cover user data"},
+            ]
+        },
+    )
+    decision: Decision
+    fields: list[DisclosureField] | None = Field(
+        default=None, description="partially_approve only: a strict subset of the requested fields"
+    )
+    reason: Text2000 | None = Field(
+        default=None, description="required for partially_approve and reject"
+    )
+    notify_user_after: AwareDatetime | None = Field(
+        default=None,
+        description="when the confidentiality order lapses: `disclosure.user_notice_due` fires then",
+    )
+
+
+class SubjectOut(BaseModel):
+    type: str
+    account_id: str | None = None
+    masked: str | None = Field(default=None, description="masked phone or ID number")
+
+
+class RuleOut(BaseModel):
+    id: str
+    hours: int | None
+
+
+class FirstApprovalOut(BaseModel):
+    decision: str
+    fields: list[str]
+    reason: str | None
+    officer_key_id: uuid.UUID | None
+    decided_at: datetime
+
+
+class DisclosureRequestOut(BaseModel):
+    id: uuid.UUID
+    platform_id: uuid.UUID
+    authority_id: uuid.UUID
+    reference_no: str
+    legal_basis: str
+    reason: str
+    urgency: Urgency
+    subject: SubjectOut
+    fields: list[str]
+    status: Status
+    received_at: datetime
+    due_at: datetime | None
+    rule: RuleOut
+    overdue: bool = Field(description="open past due_at (computed from the clock, not a sweep)")
+    remaining_seconds: int | None
+    matched_account_ids: list[str] | None = Field(
+        default=None, description="officers only; authorities see accounts only in the package"
+    )
+    first_approval: FirstApprovalOut | None = None
+    decision: str | None
+    decision_reason: str | None
+    approved_fields: list[str] | None
+    decided_at: datetime | None
+    answered_on_time: bool | None
+    package_expires_at: datetime | None
+    package_available: bool
+    notify_user_after: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PackageOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "request_id": "0b3f4a52-2f1d-4a36-9a7e-3c1d2b0e9f11",
+                    "reference_no": "A05/2026/1234",
+                    "platform_id": "5f0c6c1e-8a55-4c43-9d6e-1b7c2f1f2a10",
+                    "fields": ["full_name", "phone_number"],
+                    "generated_at": "2026-11-25T10:00:00Z",
+                    "expires_at": "2026-12-02T09:00:00Z",
+                    "accounts": [
+                        {
+                            "account_id": "u-123",
+                            "full_name": "Nguyễn Văn An",
+                            "phone_number": "+84912345678",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    request_id: uuid.UUID
+    reference_no: str
+    platform_id: uuid.UUID
+    fields: list[str]
+    generated_at: datetime
+    expires_at: datetime
+    accounts: list[dict[str, Any]] = Field(
+        description="per matched account: `account_id` and the approved fields, nothing else"
+    )

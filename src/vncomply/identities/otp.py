@@ -1,0 +1,131 @@
+"""Phone verification by one-time code: 6 digits, valid 5 minutes, 5 attempts, 3 codes per phone
+per 15 minutes (per platform: the phone's blind index is per platform)."""
+
+from __future__ import annotations
+
+import hmac
+import math
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vncomply import clock
+from vncomply.audit import service as audit
+from vncomply.auth.principal import Principal
+from vncomply.crypto import aad_for, blind_index, encrypt
+from vncomply.errors import Gone, NotFound, RateLimited
+from vncomply.identities import sms
+from vncomply.identities.keys import bi_key, ring
+from vncomply.identities.models import PhoneVerification
+from vncomply.identities.service import problem
+from vncomply.identities.validation import ValidationProblem, normalize_phone
+
+CODE_TTL = timedelta(minutes=5)
+ATTEMPTS = 5
+RESEND_WINDOW = timedelta(minutes=15)
+RESEND_MAX = 3
+
+
+def _code_hash(verification_id: uuid.UUID, code: str) -> bytes:
+    # Keyed: a 6-digit code has 20 bits, so a plain hash in a leaked table would fall instantly.
+    return hmac.new(bi_key(), b"otp|" + verification_id.bytes + code.encode(), "sha256").digest()
+
+
+async def start(
+    session: AsyncSession, actor: Principal, account_id: str, phone_number: str
+) -> PhoneVerification:
+    platform_id = actor.require_platform()
+    try:
+        phone = normalize_phone(phone_number)
+    except ValidationProblem as p:
+        raise problem(p) from None
+    phone_bi = blind_index(bi_key(), platform_id, phone)
+    now = clock.now()
+    recent = (
+        await session.execute(
+            select(func.count(), func.min(PhoneVerification.created_at)).where(
+                PhoneVerification.platform_id == platform_id,
+                PhoneVerification.phone_bi == phone_bi,
+                PhoneVerification.created_at > now - RESEND_WINDOW,
+            )
+        )
+    ).one()
+    if recent[0] >= RESEND_MAX:
+        wait = max(1, math.ceil((recent[1] + RESEND_WINDOW - now).total_seconds()))
+        raise RateLimited(
+            f"{RESEND_MAX} codes were already sent to this number in the last 15 minutes; "
+            f"retry after {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
+    kr = ring()
+    vid = uuid.uuid4()
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    row = PhoneVerification(
+        id=vid,
+        platform_id=platform_id,
+        account_id=account_id,
+        phone_enc=encrypt(kr, phone, aad_for(platform_id, f"otp:{vid}", "phone")),
+        phone_bi=phone_bi,
+        key_id=kr.active_key_id,
+        code_hash=_code_hash(vid, code),
+        expires_at=now + CODE_TTL,
+        attempts_left=ATTEMPTS,
+        status="pending",
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    audit.record(session, actor, "phone_verification.started", "phone_verification", vid,
+                 platform_id, {"account_id": account_id})
+    # Sent last: if it fails the request rolls back and the attempt does not count.
+    await sms.provider().send(phone, f"Ma xac minh cua ban la {code}. Hieu luc 5 phut.")
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class WrongCode:
+    attempts_left: int
+
+
+async def confirm(
+    session: AsyncSession, actor: Principal, verification_id: uuid.UUID, code: str
+) -> WrongCode | None:
+    """None when confirmed. A wrong code is *returned*, not raised, so the spent attempt commits."""
+    platform_id = actor.require_platform()
+    row = (
+        await session.scalars(
+            select(PhoneVerification)
+            .where(
+                PhoneVerification.id == verification_id,
+                PhoneVerification.platform_id == platform_id,
+            )
+            .with_for_update()
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"No phone verification with id {verification_id} is visible to this key.")
+    now = clock.now()
+    if row.status == "confirmed":
+        raise Gone("This code was already used; start a new phone verification.")
+    if row.status == "failed" or row.attempts_left <= 0:
+        raise Gone("No attempts are left for this code; start a new phone verification.")
+    if now >= row.expires_at:
+        raise Gone("This code has expired (codes are valid 5 minutes); start a new one.")
+    if hmac.compare_digest(row.code_hash, _code_hash(row.id, code.strip())):
+        row.status, row.confirmed_at = "confirmed", now
+        audit.record(session, actor, "phone_verification.confirmed", "phone_verification",
+                     row.id, platform_id)
+        return None
+    row.attempts_left -= 1
+    if row.attempts_left <= 0:
+        row.status = "failed"
+    audit.record(session, actor, "phone_verification.wrong_code", "phone_verification", row.id,
+                 platform_id, {"attempts_left": row.attempts_left})
+    return WrongCode(row.attempts_left)
+
+
+__all__ = ["ATTEMPTS", "CODE_TTL", "WrongCode", "confirm", "start"]

@@ -1,0 +1,260 @@
+"""Identity registry: record (PUT), read, revoke, close, and the officer's blind-index search."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import literal_column, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vncomply import clock
+from vncomply.audit import service as audit
+from vncomply.auth.principal import Principal
+from vncomply.crypto import aad_for, blind_index, decrypt
+from vncomply.errors import IllegalTransition, InvalidInput, NotFound
+from vncomply.identities.keys import bi_key, ring
+from vncomply.identities.models import Identity, PhoneVerification
+from vncomply.identities.prepare import COLUMNS, prepare
+from vncomply.identities.schemas import IdentityIn, IdentityOut, Masked, Method, SearchIn
+from vncomply.identities.validation import (
+    ValidationProblem,
+    mask_name,
+    mask_national_id,
+    mask_phone,
+    normalize_phone,
+    validate_account_id,
+)
+
+_UPDATABLE = tuple(c for c in COLUMNS if c not in ("platform_id", "account_id", "created_at"))
+
+
+def problem(p: ValidationProblem) -> InvalidInput:
+    return InvalidInput(p.message, field=p.field)
+
+
+def check_account_id(account_id: str) -> str:
+    try:
+        return validate_account_id(account_id)
+    except ValidationProblem as p:
+        raise problem(p) from None
+
+
+@dataclass(frozen=True, slots=True)
+class RefCheck:
+    ref: uuid.UUID
+    account_id: str
+    phone_bi: bytes | None
+
+
+async def check_references(
+    session: AsyncSession, platform_id: uuid.UUID, checks: Iterable[RefCheck]
+) -> dict[uuid.UUID, str]:
+    """For references naming our phone verifications: ref → why it does not count.
+
+    A reference that is not one of ours is the platform's own (it may run its own OTP) and passes.
+    One query for any number of references, so bulk ingest checks a whole chunk at once.
+    """
+    wanted = {c.ref: c for c in checks}
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(
+            PhoneVerification.id,
+            PhoneVerification.account_id,
+            PhoneVerification.phone_bi,
+            PhoneVerification.status,
+        ).where(
+            PhoneVerification.platform_id == platform_id,
+            PhoneVerification.id.in_(list(wanted)),
+        )
+    )
+    bad: dict[uuid.UUID, str] = {}
+    for vid, account_id, phone_bi, status in rows:
+        c = wanted[vid]
+        if status != "confirmed":
+            bad[vid] = (
+                "verification.reference names a phone verification that was not confirmed; "
+                "confirm the code first"
+            )
+        elif account_id != c.account_id or phone_bi != c.phone_bi:
+            bad[vid] = (
+                "verification.reference names a phone verification made for another account or "
+                "phone number"
+            )
+    return bad
+
+
+def to_out(row: Identity) -> IdentityOut:
+    kr = ring()
+
+    def dec(field: str, blob: bytes | None) -> str | None:
+        if blob is None:
+            return None
+        return decrypt(kr, blob, aad_for(row.platform_id, row.account_id, field))
+
+    name = dec("full_name", row.full_name_enc) or ""
+    phone = dec("phone", row.phone_enc)
+    nid = dec("national_id", row.national_id_enc)
+    return _out(
+        row,
+        Masked(
+            full_name=mask_name(name),
+            phone_number=mask_phone(phone) if phone else None,
+            national_id=mask_national_id(nid) if nid else None,
+        ),
+    )
+
+
+def _out(row: Identity, masked: Masked) -> IdentityOut:
+    today = clock.now().astimezone(clock.VN_TZ).date()
+    return IdentityOut(
+        account_id=row.account_id,
+        status=row.status,  # type: ignore[arg-type]
+        verified_at=row.verified_at,
+        method=Method(row.method),
+        is_minor=row.minor_until is not None and today < row.minor_until,
+        has_guardian=row.has_guardian,
+        commercial_livestreamer=row.commercial_livestreamer,
+        masked=masked,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        revoked_at=row.revoked_at,
+        closed_at=row.closed_at,
+    )
+
+
+async def put_identity(
+    session: AsyncSession, actor: Principal, account_id: str, body: IdentityIn
+) -> tuple[IdentityOut, bool]:
+    """Create or replace; returns (identity, created). Re-recording a revoked or closed account
+    makes it verified again: the platform has verified the user anew."""
+    platform_id = actor.require_platform()
+    check_account_id(account_id)
+    try:
+        prep = prepare(platform_id, account_id, body)
+    except ValidationProblem as p:
+        raise problem(p) from None
+    if prep.otp_reference is not None:
+        bad = await check_references(
+            session,
+            platform_id,
+            [RefCheck(prep.otp_reference, account_id, prep.row["phone_bi"])],
+        )
+        if bad:
+            raise InvalidInput(bad[prep.otp_reference], field="verification.reference")
+    stmt = insert(Identity).values(**prep.row)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Identity.platform_id, Identity.account_id],
+        set_={c: stmt.excluded[c] for c in _UPDATABLE},
+    ).returning(Identity, literal_column("(xmax = 0)").label("inserted"))
+    result = await session.execute(
+        stmt, execution_options={"populate_existing": True}
+    )
+    row, created = result.one()
+    audit.record(
+        session, actor, "identity.created" if created else "identity.replaced", "identity",
+        account_id, platform_id, {"method": row.method, "minor": prep.is_minor},
+    )  # fmt: skip
+    return _out(row, Masked(**prep.masked)), bool(created)
+
+
+async def _get(
+    session: AsyncSession, platform_id: uuid.UUID, account_id: str, *, for_update: bool = False
+) -> Identity:
+    stmt = select(Identity).where(
+        Identity.platform_id == platform_id, Identity.account_id == account_id
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.scalars(stmt)).first()
+    if row is None:
+        raise NotFound(f"No identity is recorded for account {account_id!r} on this platform.")
+    return row
+
+
+async def get_identity(session: AsyncSession, actor: Principal, account_id: str) -> IdentityOut:
+    check_account_id(account_id)
+    return to_out(await _get(session, actor.require_platform(), account_id))
+
+
+async def revoke(session: AsyncSession, actor: Principal, account_id: str) -> IdentityOut:
+    """Verification withdrawn: the account may no longer act until verified again."""
+    check_account_id(account_id)
+    platform_id = actor.require_platform()
+    row = await _get(session, platform_id, account_id, for_update=True)
+    if row.status == "closed":
+        raise IllegalTransition(
+            "The account is closed; a closed account cannot be revoked. Record it again with PUT "
+            "if it was reopened.",
+            current_state="closed",
+        )
+    if row.status != "revoked":
+        now = clock.now()
+        row.status, row.revoked_at, row.updated_at = "revoked", now, now
+        audit.record(session, actor, "identity.revoked", "identity", account_id, platform_id)
+    return to_out(row)
+
+
+async def close(session: AsyncSession, actor: Principal, account_id: str) -> IdentityOut:
+    """Account closed. The data is kept (Decree 53: 24 months); ``closed_at`` starts that clock."""
+    check_account_id(account_id)
+    platform_id = actor.require_platform()
+    row = await _get(session, platform_id, account_id, for_update=True)
+    if row.status != "closed":
+        now = clock.now()
+        row.status, row.closed_at, row.updated_at = "closed", now, now
+        audit.record(session, actor, "identity.closed", "identity", account_id, platform_id)
+    return to_out(row)
+
+
+def _search_nid(raw: str) -> str:
+    nid = "".join(raw.split())
+    if not nid.isascii() or not nid.isdigit():
+        raise InvalidInput("national_id must contain only digits", field="national_id")
+    if len(nid) == 9:
+        raise InvalidInput(
+            "national_id has 9 digits: the old identity card number (CMND) is no longer valid "
+            "since 2024-12-31; search by the 12-digit personal identification number",
+            field="national_id",
+        )
+    if len(nid) != 12:
+        raise InvalidInput("national_id must have exactly 12 digits", field="national_id")
+    return nid
+
+
+async def search(
+    session: AsyncSession, actor: Principal, body: SearchIn, limit: int = 200
+) -> list[IdentityOut]:
+    """Accounts of the caller's platform using a phone or ID number (blind index; own tenant)."""
+    if (body.phone_number is None) == (body.national_id is None):
+        raise InvalidInput("send exactly one of phone_number or national_id", field="phone_number")
+    platform_id = actor.require_platform()
+    key = bi_key()
+    if body.phone_number is not None:
+        try:
+            phone = normalize_phone(body.phone_number)
+        except ValidationProblem as p:
+            raise problem(p) from None
+        cond = Identity.phone_bi == blind_index(key, platform_id, phone)
+        by = "phone_number"
+    else:
+        nid = _search_nid(body.national_id or "")
+        cond = Identity.national_id_bi == blind_index(key, platform_id, nid)
+        by = "national_id"
+    rows = (
+        await session.scalars(
+            select(Identity)
+            .where(Identity.platform_id == platform_id, cond)
+            .order_by(Identity.account_id)
+            .limit(limit)
+        )
+    ).all()
+    # The lookup itself is a PII access: record who searched, by what kind of key, and the hits.
+    audit.record(
+        session, actor, "identity.searched", "identity", "-", platform_id,
+        {"by": by, "results": len(rows)},
+    )  # fmt: skip
+    return [to_out(r) for r in rows]
