@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import cast
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vncomply import __version__
 from vncomply.config import get_settings
 from vncomply.db import dispose_engine
+from vncomply.errors import DomainError
 from vncomply.logs import configure_logging
 from vncomply.middleware import RequestContextMiddleware
 from vncomply.problems import install_problem_handlers
 from vncomply.redis_client import close_redis
 from vncomply.registry import ROUTERS, STREAMING_PATHS
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def _handler(app: FastAPI, exc_class: type[Exception]) -> Handler:
+    return cast(Handler, app.exception_handlers[exc_class])
+
 
 DESCRIPTION = """
 **vncomply** keeps foreign social platforms operating in Vietnam compliant with Decree 147/2024 and
@@ -45,6 +57,49 @@ TAGS = [
 ]
 
 
+class UnhandledErrorMiddleware:
+    """Renders unhandled exceptions (a failed commit included) *inside* the request-context
+    middleware, so the 500 carries the request id and is counted by route. Starlette's own
+    handler for `Exception` runs outside every middleware, after the request id is gone."""
+
+    def __init__(self, app: ASGIApp, handler: Handler) -> None:
+        self.app = app
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            if started:
+                raise
+            response = await self.handler(Request(scope), exc)
+            await response(scope, receive, send)
+
+
+def _unwrap_body_errors(app: FastAPI) -> None:
+    """FastAPI turns any error raised while reading the body into a 400 "error parsing the body";
+    when the cause is ours (the streaming body limit's 413), answer with the cause."""
+    http_handler = _handler(app, StarletteHTTPException)
+    domain_handler = _handler(app, DomainError)
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        if isinstance(exc.__cause__, DomainError):
+            return await domain_handler(request, exc.__cause__)
+        return await http_handler(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, handler)
+
+
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
@@ -63,8 +118,11 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    _unwrap_body_errors(app)
     for router in ROUTERS:
         app.include_router(router)
+    # Added first = innermost: it must run inside RequestContextMiddleware.
+    app.add_middleware(UnhandledErrorMiddleware, handler=_handler(app, Exception))
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -61,17 +61,26 @@ class AccountBlock(UUIDPk, Timestamps, Base):
         # The permission check looks up a subject's unlifted blocks by this index.
         Index(
             "ix_account_blocks_subject",
-            "platform_id", "subject_type", "subject_id",
+            "platform_id",
+            "subject_type",
+            "subject_id",
             postgresql_where="lifted_at IS NULL",
         ),
         # An authority's block order is unique per (authority, reference number).
         Index(
             "uq_account_blocks_order_reference",
-            "authority_id", "reference_no",
+            "authority_id",
+            "reference_no",
             unique=True,
             postgresql_where="authority_id IS NOT NULL",
         ),
         Index("ix_account_blocks_platform_created", "platform_id", "created_at", "id"),
+        # The deadline sweep's repair pass looks for unfinished blocks that lost their next action.
+        Index(
+            "ix_account_blocks_unscheduled",
+            "id",
+            postgresql_where="next_action_at IS NULL AND lifted_at IS NULL AND end_recorded_at IS NULL",
+        ),
     )
 
 

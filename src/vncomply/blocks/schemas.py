@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 
 class SubjectType(StrEnum):
@@ -61,7 +61,9 @@ class ViolationCreate(BaseModel):
     subject_id: SubjectId
     authority_id: uuid.UUID = Field(description="the authority whose request the violation answers")
     reference_no: Reference = Field(description="the authority's reference number for its request")
-    occurred_at: datetime = Field(description="when the content was requested removed (not future)")
+    occurred_at: AwareDatetime = Field(
+        description="when the ministry-requested violation occurred (not in the future)"
+    )
     category: Category = Field(description="e.g. national_security, false_information, fraud")
 
 
@@ -110,9 +112,7 @@ class BlockOrder(BaseModel):
     )
     category: Category
     reason: Reason
-    legal_basis: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)
-    ]
+    legal_basis: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
     reference_no: Reference
 
 

@@ -50,9 +50,7 @@ class IdentitySource(Protocol):
 class RegistrySource:
     """The identity registry (``vncomply.identities``)."""
 
-    async def match(
-        self, session: AsyncSession, platform_id: uuid.UUID, subject: SubjectKey
-    ) -> list[str]:
+    async def match(self, session: AsyncSession, platform_id: uuid.UUID, subject: SubjectKey) -> list[str]:
         stmt = select(Identity.account_id).where(Identity.platform_id == platform_id)
         if subject.type == "account_id":
             stmt = stmt.where(Identity.account_id == subject.account_id)

@@ -49,9 +49,7 @@ class Decision(StrEnum):
 
 Text2000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 RefNo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-AccountId = Annotated[
-    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")
-]
+AccountId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")]
 
 
 class Subject(BaseModel):
@@ -66,9 +64,7 @@ class Subject(BaseModel):
     def _exactly_one(self) -> Subject:
         given = [k for k in ("account_id", "phone_number", "national_id") if getattr(self, k)]
         if len(given) != 1:
-            raise ValueError(
-                "subject must name exactly one of account_id, phone_number or national_id"
-            )
+            raise ValueError("subject must name exactly one of account_id, phone_number or national_id")
         return self
 
 
@@ -129,9 +125,7 @@ class DecisionIn(BaseModel):
     fields: list[DisclosureField] | None = Field(
         default=None, description="partially_approve only: a strict subset of the requested fields"
     )
-    reason: Text2000 | None = Field(
-        default=None, description="required for partially_approve and reject"
-    )
+    reason: Text2000 | None = Field(default=None, description="required for partially_approve and reject")
     notify_user_after: AwareDatetime | None = Field(
         default=None,
         description="when the confidentiality order lapses: `disclosure.user_notice_due` fires then",

@@ -49,9 +49,7 @@ class WebhookEndpoint(UUIDPk, Timestamps, Base):
 
     __tablename__ = "webhook_endpoints"
 
-    platform_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("platforms.id", ondelete="CASCADE"), index=True
-    )
+    platform_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(2048))
     description: Mapped[str] = mapped_column(String(500), default="")
     # Event types this endpoint receives, or ["*"] for all.
@@ -74,12 +72,8 @@ class WebhookDelivery(UUIDPk, Base):
 
     __tablename__ = "webhook_deliveries"
 
-    event_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("events.id", ondelete="CASCADE"), index=True
-    )
-    endpoint_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
-    )
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
     platform_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -31,9 +31,7 @@ EVENT_TYPES = frozenset(
 )
 
 
-async def emit(
-    session: AsyncSession, platform_id: uuid.UUID, type_: str, data: dict[str, Any]
-) -> Event:
+async def emit(session: AsyncSession, platform_id: uuid.UUID, type_: str, data: dict[str, Any]) -> Event:
     """Add an event to the caller's transaction. ``data`` must never hold plaintext PII."""
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_!r}")
@@ -61,4 +59,3 @@ async def emit(
     session.add(event)
     await session.flush()
     return event
-

@@ -31,19 +31,33 @@ ROTATION_GRACE = timedelta(hours=24)
 
 def to_out(e: WebhookEndpoint) -> EndpointOut:
     return EndpointOut(
-        id=e.id, url=e.url, description=e.description, event_types=e.event_types,
-        enabled=e.enabled, disabled_reason=e.disabled_reason, disabled_at=e.disabled_at,
-        failing_since=e.failing_since, previous_secret_expires_at=e.previous_secret_expires_at,
-        created_at=e.created_at, updated_at=e.updated_at,
+        id=e.id,
+        url=e.url,
+        description=e.description,
+        event_types=e.event_types,
+        enabled=e.enabled,
+        disabled_reason=e.disabled_reason,
+        disabled_at=e.disabled_at,
+        failing_since=e.failing_since,
+        previous_secret_expires_at=e.previous_secret_expires_at,
+        created_at=e.created_at,
+        updated_at=e.updated_at,
     )
 
 
 def delivery_out(d: WebhookDelivery, event_type: str) -> DeliveryOut:
     return DeliveryOut(
-        id=d.id, event_id=d.event_id, event_type=event_type, endpoint_id=d.endpoint_id,
-        status=d.status, attempts=d.attempts, next_attempt_at=d.next_attempt_at,
-        last_status_code=d.last_status_code, last_error=d.last_error,
-        delivered_at=d.delivered_at, created_at=d.created_at,
+        id=d.id,
+        event_id=d.event_id,
+        event_type=event_type,
+        endpoint_id=d.endpoint_id,
+        status=d.status,
+        attempts=d.attempts,
+        next_attempt_at=d.next_attempt_at,
+        last_status_code=d.last_status_code,
+        last_error=d.last_error,
+        delivered_at=d.delivered_at,
+        created_at=d.created_at,
     )
 
 
@@ -55,14 +69,14 @@ def _event_types(types: list[str]) -> list[str]:
     wanted = list(dict.fromkeys(types))
     if "*" in wanted:
         if len(wanted) > 1:
-            raise InvalidInput('`["*"]` means every event type; do not list others with it',
-                               field="event_types")
+            raise InvalidInput(
+                '`["*"]` means every event type; do not list others with it', field="event_types"
+            )
         return wanted
     unknown = [t for t in wanted if t not in EVENT_TYPES]
     if unknown:
         raise InvalidInput(
-            f"unknown event type(s): {', '.join(unknown)}; known: {', '.join(sorted(EVENT_TYPES))}"
-            ' or ["*"]',
+            f'unknown event type(s): {", ".join(unknown)}; known: {", ".join(sorted(EVENT_TYPES))} or ["*"]',
             field="event_types",
         )
     return wanted
@@ -85,14 +99,25 @@ async def create_endpoint(
     secret = signing.new_secret()
     endpoint_id = uuid.uuid4()
     e = WebhookEndpoint(
-        id=endpoint_id, platform_id=platform_id, url=url, description=body.description,
-        event_types=types, enabled=True,
+        id=endpoint_id,
+        platform_id=platform_id,
+        url=url,
+        description=body.description,
+        event_types=types,
+        enabled=True,
         secret_enc=signing.seal(secret, platform_id, endpoint_id),
     )
     session.add(e)
     await session.flush()
-    audit.record(session, actor, "webhook_endpoint.created", "webhook_endpoint", e.id,
-                 platform_id, {"url": url, "event_types": types})
+    audit.record(
+        session,
+        actor,
+        "webhook_endpoint.created",
+        "webhook_endpoint",
+        e.id,
+        platform_id,
+        {"url": url, "event_types": types},
+    )
     return e, secret
 
 
@@ -101,8 +126,10 @@ async def list_endpoints(
 ) -> list[WebhookEndpoint]:
     stmt = scoped(select(WebhookEndpoint), WebhookEndpoint, actor)
     if cursor:
-        stmt = stmt.where(tuple_(WebhookEndpoint.created_at, WebhookEndpoint.id)
-                          > (datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1])))
+        stmt = stmt.where(
+            tuple_(WebhookEndpoint.created_at, WebhookEndpoint.id)
+            > (datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1]))
+        )
     stmt = stmt.order_by(WebhookEndpoint.created_at, WebhookEndpoint.id).limit(limit)
     return list((await session.scalars(stmt)).all())
 
@@ -110,8 +137,9 @@ async def list_endpoints(
 async def get_endpoint(
     session: AsyncSession, actor: Principal, endpoint_id: uuid.UUID, *, for_update: bool = False
 ) -> WebhookEndpoint:
-    return await get_scoped(session, WebhookEndpoint, endpoint_id, actor, "webhook endpoint",
-                            for_update=for_update)
+    return await get_scoped(
+        session, WebhookEndpoint, endpoint_id, actor, "webhook endpoint", for_update=for_update
+    )
 
 
 async def update_endpoint(
@@ -135,15 +163,23 @@ async def update_endpoint(
         else:
             e.disabled_reason, e.disabled_at = "disabled by the platform", clock.now()
     await session.flush()
-    audit.record(session, actor, "webhook_endpoint.updated", "webhook_endpoint", e.id,
-                 e.platform_id, {k: v for k, v in changes.items() if k != "description"})
+    audit.record(
+        session,
+        actor,
+        "webhook_endpoint.updated",
+        "webhook_endpoint",
+        e.id,
+        e.platform_id,
+        {k: v for k, v in changes.items() if k != "description"},
+    )
     return e
 
 
 async def delete_endpoint(session: AsyncSession, actor: Principal, endpoint_id: uuid.UUID) -> None:
     e = await get_endpoint(session, actor, endpoint_id, for_update=True)
-    audit.record(session, actor, "webhook_endpoint.deleted", "webhook_endpoint", e.id,
-                 e.platform_id, {"url": e.url})
+    audit.record(
+        session, actor, "webhook_endpoint.deleted", "webhook_endpoint", e.id, e.platform_id, {"url": e.url}
+    )
     await session.delete(e)
     await session.flush()
 
@@ -158,14 +194,25 @@ async def rotate_secret(
     e.previous_secret_expires_at = clock.now() + ROTATION_GRACE
     e.secret_enc = signing.seal(secret, e.platform_id, e.id)
     await session.flush()
-    audit.record(session, actor, "webhook_endpoint.secret_rotated", "webhook_endpoint", e.id,
-                 e.platform_id, {"previous_valid_until": e.previous_secret_expires_at.isoformat()})
+    audit.record(
+        session,
+        actor,
+        "webhook_endpoint.secret_rotated",
+        "webhook_endpoint",
+        e.id,
+        e.platform_id,
+        {"previous_valid_until": e.previous_secret_expires_at.isoformat()},
+    )
     return e, secret
 
 
 async def list_deliveries(
-    session: AsyncSession, actor: Principal, endpoint_id: uuid.UUID, status: str | None,
-    cursor: list[Any] | None, limit: int,
+    session: AsyncSession,
+    actor: Principal,
+    endpoint_id: uuid.UUID,
+    status: str | None,
+    cursor: list[Any] | None,
+    limit: int,
 ) -> list[tuple[WebhookDelivery, str]]:
     e = await get_endpoint(session, actor, endpoint_id)
     stmt: Select[tuple[WebhookDelivery, str]] = (
@@ -177,8 +224,10 @@ async def list_deliveries(
         stmt = stmt.where(WebhookDelivery.status == status)
     if cursor:
         # Newest first.
-        stmt = stmt.where(tuple_(WebhookDelivery.created_at, WebhookDelivery.id)
-                          < (datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1])))
+        stmt = stmt.where(
+            tuple_(WebhookDelivery.created_at, WebhookDelivery.id)
+            < (datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1]))
+        )
     stmt = stmt.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(limit)
     return [(d, t) for d, t in (await session.execute(stmt)).all()]
 
@@ -220,29 +269,50 @@ async def redeliver(
     if endpoint_id is not None:
         e = await get_endpoint(session, actor, endpoint_id)
         if not e.enabled:
-            raise Conflict(f"Webhook endpoint {e.id} is disabled; enable it first (PATCH "
-                           '{"enabled": true}).')
+            raise Conflict(
+                f'Webhook endpoint {e.id} is disabled; enable it first (PATCH {{"enabled": true}}).'
+            )
         endpoints = [e]
     else:
         endpoints = [
-            e for e in (await session.scalars(
-                select(WebhookEndpoint).where(WebhookEndpoint.platform_id == event.platform_id,
-                                              WebhookEndpoint.enabled)
-            )).all()
+            e
+            for e in (
+                await session.scalars(
+                    select(WebhookEndpoint).where(
+                        WebhookEndpoint.platform_id == event.platform_id, WebhookEndpoint.enabled
+                    )
+                )
+            ).all()
             if subscribed(e.event_types, event.type)
         ]
         if not endpoints:
-            raise Conflict(f"No enabled webhook endpoint subscribes to {event.type}; create or "
-                           "enable one, or read the event from GET /v1/events.")
+            raise Conflict(
+                f"No enabled webhook endpoint subscribes to {event.type}; create or "
+                "enable one, or read the event from GET /v1/events."
+            )
     now = clock.now()
     rows = [
-        WebhookDelivery(id=uuid.uuid4(), event_id=event.id, endpoint_id=e.id,
-                        platform_id=event.platform_id, status="pending", attempts=0,
-                        next_attempt_at=now, created_at=now)
+        WebhookDelivery(
+            id=uuid.uuid4(),
+            event_id=event.id,
+            endpoint_id=e.id,
+            platform_id=event.platform_id,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
         for e in endpoints
     ]
     session.add_all(rows)
     await session.flush()
-    audit.record(session, actor, "event.redelivered", "event", event.id, event.platform_id,
-                 {"endpoints": [str(e.id) for e in endpoints]})
+    audit.record(
+        session,
+        actor,
+        "event.redelivered",
+        "event",
+        event.id,
+        event.platform_id,
+        {"endpoints": [str(e.id) for e in endpoints]},
+    )
     return event, rows

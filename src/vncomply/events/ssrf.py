@@ -119,4 +119,7 @@ async def check(url: str) -> Target:
             raise UnsafeUrl(
                 f"{host} resolves to {ip}, a {reason} address; webhooks go to public addresses only"
             )
-    return Target(scheme=scheme, host=host, port=port, ip=addresses[0].split("%", 1)[0])
+    # No happy eyeballs: prefer IPv4 (a name like localhost often lists ::1 first while the
+    # receiver listens on IPv4 only).
+    chosen = next((a for a in addresses if ":" not in a), addresses[0])
+    return Target(scheme=scheme, host=host, port=port, ip=chosen.split("%", 1)[0])

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from vncomply import clock
 from vncomply.db import Base
 from vncomply.models_common import UUIDPk
+from vncomply.platforms import models as _platforms  # noqa: F401  (FK target, for standalone use)
 
 
 class Identity(Base):
@@ -55,10 +56,13 @@ class Identity(Base):
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     __table_args__ = (
-        Index("ix_identities_phone_bi", "platform_id", "phone_bi",
-              postgresql_where="phone_bi IS NOT NULL"),
-        Index("ix_identities_national_id_bi", "platform_id", "national_id_bi",
-              postgresql_where="national_id_bi IS NOT NULL"),
+        Index("ix_identities_phone_bi", "platform_id", "phone_bi", postgresql_where="phone_bi IS NOT NULL"),
+        Index(
+            "ix_identities_national_id_bi",
+            "platform_id",
+            "national_id_bi",
+            postgresql_where="national_id_bi IS NOT NULL",
+        ),
         # Key rotation finds rows still under an old key.
         Index("ix_identities_key_id", "key_id"),
         # Retention purge (reports) scans closed accounts by age.

@@ -79,8 +79,15 @@ async def start(
     )
     session.add(row)
     await session.flush()
-    audit.record(session, actor, "phone_verification.started", "phone_verification", vid,
-                 platform_id, {"account_id": account_id})
+    audit.record(
+        session,
+        actor,
+        "phone_verification.started",
+        "phone_verification",
+        vid,
+        platform_id,
+        {"account_id": account_id},
+    )
     # Sent last: if it fails the request rolls back and the attempt does not count.
     await sms.provider().send(phone, f"Ma xac minh cua ban la {code}. Hieu luc 5 phut.")
     return row
@@ -117,14 +124,22 @@ async def confirm(
         raise Gone("This code has expired (codes are valid 5 minutes); start a new one.")
     if hmac.compare_digest(row.code_hash, _code_hash(row.id, code.strip())):
         row.status, row.confirmed_at = "confirmed", now
-        audit.record(session, actor, "phone_verification.confirmed", "phone_verification",
-                     row.id, platform_id)
+        audit.record(
+            session, actor, "phone_verification.confirmed", "phone_verification", row.id, platform_id
+        )
         return None
     row.attempts_left -= 1
     if row.attempts_left <= 0:
         row.status = "failed"
-    audit.record(session, actor, "phone_verification.wrong_code", "phone_verification", row.id,
-                 platform_id, {"attempts_left": row.attempts_left})
+    audit.record(
+        session,
+        actor,
+        "phone_verification.wrong_code",
+        "phone_verification",
+        row.id,
+        platform_id,
+        {"attempts_left": row.attempts_left},
+    )
     return WrongCode(row.attempts_left)
 
 

@@ -17,6 +17,7 @@ import orjson
 from vncomply import clock
 from vncomply.config import get_settings
 from vncomply.crypto import KeyRing, aad_for, blind_index, encrypt
+from vncomply.identities.fastphone import normalize_phone_fast
 from vncomply.identities.keys import bi_key, ring
 from vncomply.identities.schemas import Guardian, IdentityIn, Method
 from vncomply.identities.validation import (
@@ -121,7 +122,7 @@ def prepare(
 
     name = normalize_full_name(body.full_name)
     dob = validate_date_of_birth(body.date_of_birth, today)
-    phone = normalize_phone(body.phone_number) if body.phone_number is not None else None
+    phone = normalize_phone_fast(body.phone_number) if body.phone_number is not None else None
     nid = _nid(body.national_id, dob, "national_id") if body.national_id is not None else None
 
     if phone is None:
@@ -142,13 +143,9 @@ def prepare(
             "verification.method", "method sms_otp needs phone_number (the number the code went to)"
         )
     if method is Method.national_id and nid is None:
-        raise ValidationProblem(
-            "verification.method", "method national_id needs national_id (12 digits)"
-        )
+        raise ValidationProblem("verification.method", "method national_id needs national_id (12 digits)")
     if body.verification.verified_at > now:
-        raise ValidationProblem(
-            "verification.verified_at", "verification.verified_at is in the future"
-        )
+        raise ValidationProblem("verification.verified_at", "verification.verified_at is in the future")
     if body.commercial_livestreamer and nid is None:
         raise ValidationProblem(
             "national_id",

@@ -12,9 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 Str200 = Annotated[str, StringConstraints(max_length=400)]
 PhoneStr = Annotated[str, StringConstraints(max_length=64)]
 IdStr = Annotated[str, StringConstraints(max_length=64)]
-AccountId = Annotated[
-    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")
-]
+AccountId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")]
 
 
 class Method(StrEnum):

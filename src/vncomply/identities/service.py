@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import literal_column, select
 from sqlalchemy.dialects.postgresql import insert
@@ -81,8 +82,7 @@ async def check_references(
             )
         elif account_id != c.account_id or phone_bi != c.phone_bi:
             bad[vid] = (
-                "verification.reference names a phone verification made for another account or "
-                "phone number"
+                "verification.reference names a phone verification made for another account or phone number"
             )
     return bad
 
@@ -145,28 +145,29 @@ async def put_identity(
         )
         if bad:
             raise InvalidInput(bad[prep.otp_reference], field="verification.reference")
-    stmt = insert(Identity).values(**prep.row)
-    stmt = stmt.on_conflict_do_update(
+    ins = insert(Identity).values(**prep.row)
+    stmt: Any = ins.on_conflict_do_update(
         index_elements=[Identity.platform_id, Identity.account_id],
-        set_={c: stmt.excluded[c] for c in _UPDATABLE},
+        set_={c: ins.excluded[c] for c in _UPDATABLE},
     ).returning(Identity, literal_column("(xmax = 0)").label("inserted"))
-    result = await session.execute(
-        stmt, execution_options={"populate_existing": True}
-    )
+    result = await session.execute(stmt, execution_options={"populate_existing": True})
     row, created = result.one()
     audit.record(
         session, actor, "identity.created" if created else "identity.replaced", "identity",
         account_id, platform_id, {"method": row.method, "minor": prep.is_minor},
     )  # fmt: skip
-    return _out(row, Masked(**prep.masked)), bool(created)
+    masked = Masked(
+        full_name=prep.masked["full_name"] or "",
+        phone_number=prep.masked["phone_number"],
+        national_id=prep.masked["national_id"],
+    )
+    return _out(row, masked), bool(created)
 
 
 async def _get(
     session: AsyncSession, platform_id: uuid.UUID, account_id: str, *, for_update: bool = False
 ) -> Identity:
-    stmt = select(Identity).where(
-        Identity.platform_id == platform_id, Identity.account_id == account_id
-    )
+    stmt = select(Identity).where(Identity.platform_id == platform_id, Identity.account_id == account_id)
     if for_update:
         stmt = stmt.with_for_update()
     row = (await session.scalars(stmt)).first()

@@ -52,9 +52,7 @@ class HttpSms:
                 if attempt:
                     await asyncio.sleep(0.2 * 2**attempt)
                 try:
-                    r = await client.post(
-                        self.url, json={"to": to_e164, "text": text}, headers=headers
-                    )
+                    r = await client.post(self.url, json={"to": to_e164, "text": text}, headers=headers)
                 except httpx.HTTPError as exc:
                     last = type(exc).__name__
                     continue

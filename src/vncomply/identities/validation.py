@@ -141,8 +141,7 @@ def normalize_phone(raw: str) -> str:
     if not _E164_VN.fullmatch(e164):
         raise ValidationProblem(
             field,
-            "phone_number is not a current 10-digit Vietnamese mobile number; send one such as "
-            "0912345678",
+            "phone_number is not a current 10-digit Vietnamese mobile number; send one such as 0912345678",
         )
     return e164
 
@@ -173,8 +172,7 @@ def validate_national_id(
     if len(nid) != 12:
         raise ValidationProblem(
             field,
-            f"national_id has {len(nid)} digits; the personal identification number (CCCD) has "
-            "exactly 12",
+            f"national_id has {len(nid)} digits; the personal identification number (CCCD) has exactly 12",
         )
 
     prefix = nid[:3]

@@ -1,0 +1,349 @@
+"""Identities benchmarks: the permission check vs a bare ASGI reference, the batch check, and bulk
+ingest vs a raw COPY — each figure printed next to its reference measured in the same run.
+
+    VNCOMPLY_BENCH_PG=postgresql://postgres@127.0.0.1:5432 \
+    VNCOMPLY_REDIS_URL=redis://127.0.0.1:6379/0 \
+    BENCH_IDENTITIES=1000000 BENCH_BULK=100000 BENCH_SECONDS=20 \
+        .venv/bin/python bench/identities/bench_identities.py
+
+Creates (and drops first) the scratch database ``vnc_bench_ident``; needs ``wrk`` on PATH.
+Permission-check rows are seeded with SQL (placeholder ciphertext: the check never decrypts);
+bulk ingest goes through HTTP, validation and real encryption.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+import httpx
+import orjson
+import psycopg
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+BIN = Path(sys.executable).parent
+PG = os.environ.get("VNCOMPLY_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("VNCOMPLY_REDIS_URL", "redis://127.0.0.1:6379/0")
+DB = "vnc_bench_ident"
+DSN = f"{PG}/{DB}"
+N = int(os.environ.get("BENCH_IDENTITIES", "1000000"))
+BULK_N = int(os.environ.get("BENCH_BULK", "100000"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
+CONNS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+
+
+def env(**extra: str) -> dict[str, str]:
+    e = dict(os.environ)
+    e.update(
+        VNCOMPLY_ENV="dev",
+        VNCOMPLY_DATABASE_URL=DSN.replace("postgresql://", "postgresql+psycopg://", 1),
+        VNCOMPLY_REDIS_URL=REDIS,
+        VNCOMPLY_REDIS_KEY_PREFIX="vncbenchident",
+        VNCOMPLY_RATE_LIMIT_PLATFORM="100000000,100000000",
+        VNCOMPLY_LOG_LEVEL="WARNING",
+        **extra,
+    )
+    return e
+
+
+def setup_database() -> tuple[uuid.UUID, str]:
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+        c.execute(f'CREATE DATABASE "{DB}"')
+    subprocess.run(
+        [str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env(), check=True, capture_output=True
+    )
+    out = subprocess.run(
+        [str(BIN / "python"), "-c", SETUP_SNIPPET],
+        cwd=ROOT,
+        env=env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    platform_id, key = uuid.UUID(out[-2]), out[-1]
+    t = time.perf_counter()
+    with psycopg.connect(DSN, autocommit=True) as c:
+        c.execute(
+            """
+            INSERT INTO identities (platform_id, account_id, status, method, verified_at,
+                full_name_enc, date_of_birth_enc, key_id, has_guardian, has_national_id,
+                no_vn_mobile_attested, commercial_livestreamer, created_at, updated_at)
+            SELECT %(p)s, 'acc' || g, CASE WHEN g %% 50 = 0 THEN 'revoked' ELSE 'verified' END,
+                'sms_otp', now(), '\\x00', '\\x00', 'dev1', false, g %% 10 = 0, false,
+                g %% 10 = 0, now(), now()
+            FROM generate_series(1, %(n)s) g
+            """,
+            {"p": platform_id, "n": N},
+        )
+        # 1 % of the accounts are blocked (7 days) so the block join does real work.
+        c.execute(
+            """
+            INSERT INTO account_blocks (id, platform_id, subject_type, subject_id, starts_at,
+                ends_at, permanent, rule_id, apply_by, created_at, updated_at)
+            SELECT gen_random_uuid(), %(p)s, 'account', 'acc' || g, now() - interval '1 day',
+                now() + interval '6 days', false, 'lock.v1', now(), now(), now()
+            FROM generate_series(1, %(n)s, 100) g
+            """,
+            {"p": platform_id, "n": N},
+        )
+        c.execute("VACUUM ANALYZE identities")
+        c.execute("VACUUM ANALYZE account_blocks")
+    print(f"seeded {N:,} identities in {time.perf_counter() - t:.1f} s")
+    return platform_id, key
+
+
+SETUP_SNIPPET = """
+import asyncio
+from vncomply.db import session_scope, dispose_engine
+from vncomply.auth import service as auth_service
+from vncomply.auth.principal import Role
+from vncomply.platforms import service as platform_service
+from vncomply.platforms.schemas import PlatformCreate
+from vncomply import clock
+
+async def main():
+    async with session_scope() as s:
+        p = await platform_service.create(s, None, PlatformCreate.model_validate({
+            "name": "Bench", "legal_name": "Bench Inc.",
+            "contact_point": {"name": "B", "email": "b@example.com", "phone": "+84 24 3825 0000",
+                              "address": "Ha Noi"},
+            "monthly_vn_visits": 500000, "contact_filed_at": clock.now().isoformat()}))
+        await s.flush()
+        _, raw = await auth_service.create_key(s, None, role=Role.platform, name="bench",
+                                               platform_id=p.id)
+    await dispose_engine()
+    print(p.id, raw)
+
+asyncio.run(main())
+"""
+
+
+def serve(
+    target: str, port: int, extra_env: dict[str, str], app_dir: Path | None = None, factory: bool = False
+) -> subprocess.Popen[bytes]:
+    cmd = [
+        str(BIN / "uvicorn"),
+        target,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    if factory:
+        cmd.append("--factory")
+    if app_dir:
+        cmd += ["--app-dir", str(app_dir)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env(**extra_env))
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{target} did not start")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(10)
+
+
+def peak_rss_mb(pid: int) -> float:
+    text = Path(f"/proc/{pid}/status").read_text()
+    m = re.search(r"VmHWM:\s+(\d+) kB", text)
+    return int(m.group(1)) / 1024 if m else float("nan")
+
+
+def wrk(port: int, script: str, key: str, seconds: int = SECONDS) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{CONNS}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(HERE / script),
+            f"http://127.0.0.1:{port}",
+        ],
+        env={**os.environ, "BENCH_N": str(N), "BENCH_KEY": key},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return float("nan")
+        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "p50": ms("50%"),
+        "p99": ms("99%"),
+        "errors": float(non2xx.group(1)) if non2xx else 0.0,
+    }
+
+
+def bench_permission(platform_id: uuid.UUID, key: str) -> None:
+    print(f"\n== permission check: {N:,} identities, random ids, wrk -t1 -c{CONNS} -d{SECONDS}s")
+    bare = serve("bare_app:app", 8191, {"BENCH_DSN": DSN, "BENCH_PLATFORM": str(platform_id)}, app_dir=HERE)
+    try:
+        wrk(8191, "perm.lua", key, 3)  # warm-up
+        ref = wrk(8191, "perm.lua", key)
+    finally:
+        stop(bare)
+    app = serve("vncomply.app:create_app", 8192, {}, factory=True)
+    try:
+        wrk(8192, "perm.lua", key, 3)
+        got = wrk(8192, "perm.lua", key)
+    finally:
+        stop(app)
+    for name, r in (("bare ASGI + psycopg pool", ref), ("vncomply GET permissions", got)):
+        print(
+            f"{name:28s} {r['rps']:9.0f} req/s  p50 {r['p50']:6.2f} ms  p99 {r['p99']:6.2f} ms"
+            f"  non-2xx {r['errors']:.0f}"
+        )
+    print(
+        f"ratio throughput {got['rps'] / ref['rps']:.2f} (target >= 0.9), "
+        f"p99 {got['p99'] / ref['p99']:.2f} x reference (target <= 2)"
+    )
+
+
+def bench_batch(key: str) -> None:
+    print(f"\n== batch check: 1,000 ids per request, wrk -t1 -c8 -d{SECONDS}s")
+    app = serve("vncomply.app:create_app", 8193, {}, factory=True)
+    try:
+        global CONNS
+        saved, CONNS = CONNS, 8
+        wrk(8193, "batch.lua", key, 3)
+        r = wrk(8193, "batch.lua", key)
+        CONNS = saved
+    finally:
+        stop(app)
+    print(
+        f"{r['rps']:.1f} req/s = {r['rps'] * 1000:,.0f} decisions/s (target >= 100,000); "
+        f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, non-2xx {r['errors']:.0f}"
+    )
+
+
+def ndjson_rows(n: int) -> list[dict[str, object]]:
+    rows = []
+    for i in range(n):
+        dob = date(1960 + i % 45, 1 + i % 12, 1 + i % 28)
+        row: dict[str, object] = {
+            "account_id": f"bulk{i}",
+            "full_name": "Nguyễn Văn An" if i % 2 else "Trần Thị Bình",
+            "date_of_birth": dob.isoformat(),
+            "phone_number": f"09{i % 10**8:08d}",
+            "verification": {"method": "sms_otp", "verified_at": "2026-01-01T00:00:00Z"},
+        }
+        if i % 5 == 0:
+            row["national_id"] = f"001{(dob.year // 100 - 19) * 2}{dob.year % 100:02d}{i % 10**6:06d}"
+        rows.append(row)
+    return rows
+
+
+async def _stream(port: int, key: str, n: int) -> dict[str, object]:
+    async def body():  # generated while sending: the client holds no more than the server does
+        batch = []
+        for row in ndjson_rows_iter(n):
+            batch.append(orjson.dumps(row))
+            if len(batch) == 1000:
+                yield b"\n".join(batch) + b"\n"
+                batch = []
+        if batch:
+            yield b"\n".join(batch) + b"\n"
+
+    async with httpx.AsyncClient(timeout=3600) as c:
+        r = await c.post(
+            f"http://127.0.0.1:{port}/v1/identities/bulk",
+            content=body(),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"},
+        )
+        r.raise_for_status()
+        return dict(r.json())
+
+
+def ndjson_rows_iter(n: int):
+    step = 10_000
+    for start in range(0, n, step):
+        for row in ndjson_rows(min(step, n - start)):
+            row["account_id"] = f"bulk{start}_{row['account_id']}"
+            yield row
+
+
+def bench_bulk(key: str) -> None:
+    print(f"\n== bulk ingest: {BULK_N:,} identities over HTTP (validation, encryption, upsert)")
+    app = serve("vncomply.app:create_app", 8194, {}, factory=True)
+    try:
+        t = time.perf_counter()
+        out = asyncio.run(_stream(8194, key, BULK_N))
+        api = time.perf_counter() - t
+        rss = peak_rss_mb(app.pid)
+    finally:
+        stop(app)
+    with psycopg.connect(DSN, autocommit=True) as c:
+        c.execute(
+            "CREATE UNLOGGED TABLE IF NOT EXISTS bare_bulk (account_id text primary key, "
+            "full_name text, date_of_birth date, phone text, national_id text)"
+        )
+        c.execute("TRUNCATE bare_bulk")
+        t = time.perf_counter()
+        with c.cursor() as cur, cur.copy("COPY bare_bulk FROM STDIN") as cp:
+            for row in ndjson_rows_iter(BULK_N):
+                cp.write_row(
+                    (
+                        row["account_id"],
+                        row["full_name"],
+                        row["date_of_birth"],
+                        row["phone_number"],
+                        row.get("national_id"),
+                    )
+                )
+        raw = time.perf_counter() - t
+    print(
+        f"vncomply bulk: {BULK_N / api:9,.0f} identities/s ({api:.1f} s; accepted "
+        f"{out['accepted']}, rejected {out['rejected']}); API peak RSS {rss:.0f} MB "
+        "(target < 500 MB)"
+    )
+    print(
+        f"raw COPY     : {BULK_N / raw:9,.0f} rows/s ({raw:.1f} s) — reference, plaintext, "
+        "no validation (target for the API: >= 20,000/s)"
+    )
+
+
+def main() -> None:
+    which = set(sys.argv[1:]) or {"permission", "batch", "bulk"}
+    print(f"cpus: {os.cpu_count()}, database: {DSN}")
+    platform_id, key = setup_database()
+    if "permission" in which:
+        bench_permission(platform_id, key)
+    if "batch" in which:
+        bench_batch(key)
+    if "bulk" in which:
+        bench_bulk(key)
+
+
+if __name__ == "__main__":
+    main()

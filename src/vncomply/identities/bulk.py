@@ -1,0 +1,218 @@
+"""Bulk ingest: an NDJSON stream of identities, validated per line, upserted per chunk.
+
+The body is read incrementally and split into lines as it arrives; at most one chunk of prepared
+(encrypted) rows is in memory. Each chunk is COPYed into a temporary staging table and upserted with
+one INSERT … ON CONFLICT inside a SAVEPOINT, so a chunk lands whole or not at all, and a bad line
+only rejects itself. One audit record per stored chunk. Error details are capped; counts are exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import psycopg
+from pydantic import ValidationError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vncomply.audit import service as audit
+from vncomply.auth.principal import Principal
+from vncomply.identities.keys import bi_key, ring
+from vncomply.identities.prepare import COLUMNS, Prepared, prepare
+from vncomply.identities.schemas import BulkError, BulkLine, BulkOut
+from vncomply.identities.service import RefCheck, check_references
+from vncomply.identities.validation import ValidationProblem, validate_account_id
+from vncomply.logs import get_logger
+
+CHUNK = 2000
+MAX_ERRORS = 1000
+MAX_LINE_BYTES = 64 * 1024
+STAGE = "identities_stage"
+log = get_logger("vncomply.identities.bulk")
+
+_CREATE_STAGE = text(
+    f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (LIKE identities INCLUDING DEFAULTS) ON COMMIT DROP"
+)
+_COLS = ", ".join(COLUMNS)
+_UPDATE = ", ".join(
+    f"{c} = EXCLUDED.{c}" for c in COLUMNS if c not in ("platform_id", "account_id", "created_at")
+)
+_UPSERT = text(
+    f"INSERT INTO identities ({_COLS}) SELECT {_COLS} FROM {STAGE} "  # noqa: S608
+    f"ON CONFLICT (platform_id, account_id) DO UPDATE SET {_UPDATE}"
+)
+_TRUNCATE = text(f"TRUNCATE {STAGE}")
+_COPY = f"COPY {STAGE} ({_COLS}) FROM STDIN"
+
+
+@dataclass
+class _Result:
+    accepted: int = 0
+    rejected: int = 0
+    errors: list[BulkError] = field(default_factory=list)
+    chunks: int = 0
+
+    def reject(self, line: int, account_id: str | None, problem: str) -> None:
+        self.rejected += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(BulkError(line=line, account_id=account_id, problem=problem))
+
+
+async def lines(stream: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes | None]]:
+    """(line number, line) as the bytes arrive; ``None`` for a line over ``MAX_LINE_BYTES``."""
+    buf = bytearray()
+    n = 0
+    overlong = False
+    async for piece in stream:
+        start = 0
+        while True:
+            nl = piece.find(b"\n", start)
+            if nl < 0:
+                if not overlong:
+                    buf += piece[start:]
+                    if len(buf) > MAX_LINE_BYTES:
+                        overlong = True
+                        buf.clear()
+                break
+            n += 1
+            if not overlong:
+                buf += piece[start:nl]
+            if overlong or len(buf) > MAX_LINE_BYTES:
+                yield n, None
+            else:
+                yield n, bytes(buf)
+            buf.clear()
+            overlong = False
+            start = nl + 1
+    if overlong:
+        yield n + 1, None
+    elif buf.strip():
+        yield n + 1, bytes(buf)
+
+
+def _account_id_of(raw: bytes) -> str | None:
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    acc = doc.get("account_id") if isinstance(doc, dict) else None
+    return acc[:128] if isinstance(acc, str) else None
+
+
+def _describe(exc: ValidationError) -> str:
+    # Field and message only: pydantic's default rendering echoes the input, which may be PII.
+    parts = []
+    for err in exc.errors(include_input=False, include_url=False)[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(line)"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+async def ingest(
+    session: AsyncSession,
+    actor: Principal,
+    stream: AsyncIterator[bytes],
+    chunk_size: int = CHUNK,
+) -> BulkOut:
+    platform_id = actor.require_platform()
+    kr, bk = ring(), bi_key()
+    res = _Result()
+    await session.execute(_CREATE_STAGE)
+    pending: dict[str, tuple[int, Prepared]] = {}  # account_id → latest line for it in the chunk
+    # Earlier lines for an account replaced later in the same chunk share that line's fate.
+    superseded: dict[str, list[int]] = {}
+
+    async def flush() -> None:
+        if pending:
+            await _store(session, actor, pending, superseded, res)
+        pending.clear()
+        superseded.clear()
+
+    async for line_no, raw in lines(stream):
+        if raw is None:
+            res.reject(line_no, None, f"line is longer than {MAX_LINE_BYTES} bytes")
+            continue
+        if not raw.strip():
+            continue  # blank lines (e.g. a trailing newline) are not records
+        try:
+            body = BulkLine.model_validate_json(raw)
+        except ValidationError as exc:
+            res.reject(line_no, _account_id_of(raw), _describe(exc))
+            continue
+        try:
+            account_id = validate_account_id(body.account_id)
+            prep = prepare(platform_id, account_id, body, keyring=kr, bikey=bk)
+        except ValidationProblem as p:
+            res.reject(line_no, body.account_id[:128], f"{p.field}: {p.message}")
+            continue
+        if account_id in pending:
+            superseded.setdefault(account_id, []).append(pending[account_id][0])
+        pending[account_id] = (line_no, prep)
+        if len(pending) >= chunk_size:
+            await flush()
+            await asyncio.sleep(0)  # let other requests on this worker run between chunks
+    await flush()
+    log.info("identities.bulk", accepted=res.accepted, rejected=res.rejected, chunks=res.chunks)
+    return BulkOut(
+        accepted=res.accepted,
+        rejected=res.rejected,
+        errors=res.errors,
+        errors_truncated=res.rejected > len(res.errors),
+    )
+
+
+async def _store(
+    session: AsyncSession,
+    actor: Principal,
+    pending: dict[str, tuple[int, Prepared]],
+    superseded: dict[str, list[int]],
+    res: _Result,
+) -> None:
+    platform_id = actor.require_platform()
+    checks = [
+        RefCheck(p.otp_reference, acc, p.row["phone_bi"])
+        for acc, (_, p) in pending.items()
+        if p.otp_reference is not None
+    ]
+    bad = await check_references(session, platform_id, checks)
+    rows: list[tuple[Any, ...]] = []
+    lines_in_chunk: list[tuple[int, str]] = []
+    for acc, (line_no, p) in pending.items():
+        if p.otp_reference is not None and p.otp_reference in bad:
+            for n in (*superseded.get(acc, ()), line_no):
+                res.reject(n, acc, f"verification.reference: {bad[p.otp_reference]}")
+            continue
+        rows.append(tuple(p.row[c] for c in COLUMNS))
+        lines_in_chunk.append((line_no, acc))
+        lines_in_chunk.extend((n, acc) for n in superseded.get(acc, ()))
+    if not rows:
+        return
+    first, last = min(n for n, _ in lines_in_chunk), max(n for n, _ in lines_in_chunk)
+    try:
+        async with session.begin_nested():
+            conn = await session.connection()
+            raw = await conn.get_raw_connection()
+            pg: Any = raw.driver_connection
+            async with pg.cursor() as cur, cur.copy(_COPY) as copy:
+                for row in rows:
+                    await copy.write_row(row)
+            await session.execute(_UPSERT)
+            await session.execute(_TRUNCATE)
+            res.chunks += 1
+            audit.record(
+                session, actor, "identity.bulk_chunk", "identity", f"lines {first}-{last}",
+                platform_id, {"chunk": res.chunks, "stored": len(rows)},
+            )  # fmt: skip
+            await session.flush()
+    except (DBAPIError, psycopg.Error) as exc:
+        # The type only: the message of a failed COPY/INSERT can quote row values (PII).
+        log.warning("identities.bulk_chunk_failed", error_type=type(exc).__name__)
+        for line_no, acc in sorted(lines_in_chunk):
+            res.reject(line_no, acc, "the chunk holding this line could not be stored; resend it")
+        return
+    res.accepted += len(lines_in_chunk)

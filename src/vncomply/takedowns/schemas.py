@@ -1,0 +1,236 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+
+class Channel(StrEnum):
+    electronic = "electronic"
+    written = "written"
+    phone = "phone"
+
+
+class Urgency(StrEnum):
+    standard = "standard"
+    emergency = "emergency"
+
+
+class Category(StrEnum):
+    national_security = "national_security"
+    anti_state_propaganda = "anti_state_propaganda"
+    public_order = "public_order"
+    defamation = "defamation"
+    fraud = "fraud"
+    gambling = "gambling"
+    child_safety = "child_safety"
+    intellectual_property = "intellectual_property"
+    other = "other"
+
+
+class SubjectType(StrEnum):
+    post = "post"
+    comment = "comment"
+    video = "video"
+    livestream = "livestream"
+    page = "page"
+    group = "group"
+    channel = "channel"
+    account = "account"
+
+
+class OrderStatus(StrEnum):
+    open = "open"
+    acknowledged = "acknowledged"
+    completed = "completed"
+
+
+class Outcome(StrEnum):
+    removed = "removed"
+    restricted = "restricted"  # blocked for Vietnam only
+    not_found = "not_found"
+    contested = "contested"
+
+
+class ItemStatus(StrEnum):
+    pending = "pending"
+    removed = "removed"
+    restricted = "restricted"
+    not_found = "not_found"
+    contested = "contested"
+
+
+def _http_url(value: str) -> str:
+    lower = value.lower()
+    if not (lower.startswith("http://") or lower.startswith("https://")) or len(value) < 10:
+        raise ValueError("must be an absolute http:// or https:// URL")
+    if any(c.isspace() for c in value):
+        raise ValueError("must not contain whitespace")
+    return value
+
+
+HttpUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2048),
+    AfterValidator(_http_url),
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+ShortId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+class ItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    content_url: HttpUrl = Field(description="http(s) URL of the content, at most 2048 characters")
+    content_id: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None
+    ) = None
+    account_id: ShortId | None = Field(
+        default=None, description="the platform's account id; a removal records a violation for it"
+    )
+    subject_type: SubjectType
+    note: Text | None = None
+
+
+class TakedownCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "platform_id": "6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11",
+                    "reference_no": "1234/CV-PTTH&TTĐT",
+                    "issued_at": "2026-11-25T08:00:00Z",
+                    "channel": "electronic",
+                    "urgency": "standard",
+                    "category": "fraud",
+                    "legal_basis": "Decree 147/2024/ND-CP Art. 23(2)(d)",
+                    "description": "Fake investment scheme posts",
+                    "items": [
+                        {
+                            "content_url": "https://social.example/p/9f8e7d",
+                            "content_id": "9f8e7d",
+                            "account_id": "u-1001",
+                            "subject_type": "post",
+                        }
+                    ],
+                },
+                {
+                    "authority_id": "0b0f6a33-0000-4000-8000-000000000a05",
+                    "reference_no": "A05-PHONE-2026-11-25-01",
+                    "received_at": "2026-11-25T07:30:00Z",
+                    "channel": "phone",
+                    "urgency": "emergency",
+                    "category": "national_security",
+                    "legal_basis": "Cybersecurity Law 2025 Art. 26",
+                    "items": [
+                        {"content_url": "https://social.example/live/abc", "subject_type": "livestream"}
+                    ],
+                },
+            ]
+        },
+    )
+    platform_id: uuid.UUID | None = Field(
+        default=None, description="authority keys: the platform addressed (required)"
+    )
+    authority_id: uuid.UUID | None = Field(
+        default=None, description="officer keys: the authority that ordered by phone or in writing"
+    )
+    reference_no: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = (
+        Field(description="the authority's document number; unique per authority")
+    )
+    issued_at: AwareDatetime | None = Field(default=None, description="when the authority issued it")
+    received_at: AwareDatetime | None = Field(
+        default=None,
+        description="officer keys only: when it was received (default now; at most 7 days back)",
+    )
+    channel: Channel
+    urgency: Urgency
+    category: Category
+    legal_basis: Text
+    description: Text | None = None
+    items: list[ItemIn] = Field(min_length=1, max_length=500)
+
+
+class ResolutionIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "outcome": "removed",
+                    "actioned_at": "2026-11-25T09:10:00Z",
+                    "evidence_url": "https://social.example/mod/case/77",
+                },
+                {
+                    "outcome": "contested",
+                    "reason": "Satire protected by the platform's policy; asked the authority to review",
+                },
+            ]
+        },
+    )
+    outcome: Outcome
+    actioned_at: AwareDatetime | None = Field(
+        default=None, description="when the platform acted (default now; never in the future)"
+    )
+    note: Text | None = None
+    evidence_url: HttpUrl | None = None
+    reason: Text | None = Field(
+        default=None,
+        description="required for `contested`, and for an officer changing a final resolution",
+    )
+
+
+class RuleOut(BaseModel):
+    id: str
+    hours: int
+
+
+class ItemOut(BaseModel):
+    id: uuid.UUID
+    position: int
+    content_url: str
+    content_id: str | None
+    account_id: str | None
+    subject_type: SubjectType
+    note: str | None
+    status: ItemStatus
+    actioned_at: datetime | None
+    resolved_at: datetime | None
+    resolution_note: str | None
+    evidence_url: str | None
+    reason: str | None
+
+
+class OrderSummary(BaseModel):
+    id: uuid.UUID
+    platform_id: uuid.UUID
+    authority_id: uuid.UUID
+    reference_no: str
+    channel: Channel
+    urgency: Urgency
+    category: Category
+    status: OrderStatus
+    issued_at: datetime | None
+    received_at: datetime
+    due_at: datetime
+    rule: RuleOut
+    remaining_seconds: int | None = Field(
+        description="seconds until due_at at read time (negative once passed); null when completed"
+    )
+    overdue: bool = Field(description="due_at has passed and the order is not completed")
+    acknowledged_at: datetime | None
+    completed_at: datetime | None
+    on_time: bool | None = Field(description="set on completion; a late completion stays false")
+    breached_at: datetime | None
+    items_total: int
+    items_pending: int
+    created_at: datetime
+
+
+class OrderOut(OrderSummary):
+    legal_basis: str
+    description: str | None
+    items: list[ItemOut]

@@ -1,0 +1,83 @@
+"""A real HTTP receiver on loopback and a signature verifier written from the Standard Webhooks
+spec (deliberately not importing ``vncomply.events.signing``)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    port: int = 0
+    requests: list[Received] = field(default_factory=list)
+    # Status codes to answer, in order; 200 once exhausted.
+    statuses: list[int] = field(default_factory=list)
+    always: int | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def next_status(self) -> int:
+        with self.lock:
+            if self.always is not None:
+                return self.always
+            return self.statuses.pop(0) if self.statuses else 200
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            with rec.lock:
+                rec.requests.append(
+                    Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
+            status = rec.next_status()
+            self.send_response(status)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    rec.port = server.server_address[1]
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    yield rec
+    server.shutdown()
+    server.server_close()
+
+
+def signature_valid(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """Standard Webhooks verification, from the spec."""
+    assert secret.startswith("whsec_")
+    key = base64.b64decode(secret[len("whsec_") :])
+    to_sign = headers["webhook-id"] + "." + headers["webhook-timestamp"] + "." + body.decode()
+    expected = base64.b64encode(hmac.new(key, to_sign.encode(), hashlib.sha256).digest()).decode()
+    for part in headers["webhook-signature"].split(" "):
+        version, _, sig = part.partition(",")
+        if version == "v1" and hmac.compare_digest(sig, expected):
+            return True
+    return False

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import pytest
+
+from vncomply.config import Env, get_settings
+from vncomply.events import ssrf
+
+
+@pytest.fixture
+def no_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(get_settings(), "webhook_allow_private", [])
+
+
+def fake_dns(monkeypatch: pytest.MonkeyPatch, table: dict[str, list[str]]) -> None:
+    async def resolve(host: str, port: int) -> list[str]:
+        if host not in table:
+            raise OSError("no such host")
+        return table[host]
+
+    monkeypatch.setattr(ssrf, "resolve", resolve)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://10.0.0.1/hook", "private"),
+        ("http://172.16.5.4/hook", "private"),
+        ("http://192.168.1.1/hook", "private"),
+        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("http://127.0.0.1:8080/hook", "loopback"),
+        ("http://[::1]/hook", "loopback"),
+        ("http://[fd00:ec2::254]/hook", "private"),
+        ("http://[::ffff:10.0.0.1]/hook", "private"),
+        ("http://0.0.0.0/hook", "unspecified"),
+        ("http://224.0.0.1/hook", "multicast"),
+        ("http://100.100.100.200/hook", "not globally routable"),
+    ],
+)
+async def test_refuses_non_public_addresses(no_allow_list: None, url: str, reason: str) -> None:
+    with pytest.raises(ssrf.UnsafeUrl, match=reason):
+        await ssrf.check(url)
+
+
+async def test_localhost_refused_without_allow_list(no_allow_list: None) -> None:
+    with pytest.raises(ssrf.UnsafeUrl, match="loopback"):
+        await ssrf.check("http://localhost:9999/hook")
+
+
+async def test_name_resolving_to_private_address(
+    no_allow_list: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_dns(monkeypatch, {"internal.example.com": ["93.184.216.34", "10.1.2.3"]})
+    # One private answer among public ones is enough to refuse (the connect could pick it).
+    with pytest.raises(ssrf.UnsafeUrl, match=r"10\.1\.2\.3, a private"):
+        await ssrf.check("https://internal.example.com/hook")
+
+
+async def test_public_name_accepted_and_pinned(no_allow_list: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_dns(monkeypatch, {"hooks.example.com": ["2606:2800:220:1::1", "93.184.216.34"]})
+    t = await ssrf.check("https://hooks.example.com/x")
+    assert (t.scheme, t.host, t.port, t.ip) == ("https", "hooks.example.com", 443, "93.184.216.34")
+
+
+async def test_unresolvable_name(no_allow_list: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_dns(monkeypatch, {})
+    with pytest.raises(ssrf.UnsafeUrl, match="does not resolve"):
+        await ssrf.check("https://nowhere.example/x")
+
+
+async def test_allow_list_by_cidr_and_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(get_settings(), "webhook_allow_private", ["10.9.0.0/16", "hooks.internal"])
+    fake_dns(monkeypatch, {"hooks.internal": ["192.168.7.7"]})
+    assert (await ssrf.check("http://10.9.1.1/x")).ip == "10.9.1.1"
+    assert (await ssrf.check("http://hooks.internal/x")).ip == "192.168.7.7"
+    with pytest.raises(ssrf.UnsafeUrl):
+        await ssrf.check("http://10.8.1.1/x")
+
+
+async def test_prod_requires_https(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(get_settings(), "env", Env.prod)
+    with pytest.raises(ssrf.UnsafeUrl, match="must use https"):
+        await ssrf.check("http://93.184.216.34/x")
+    assert (await ssrf.check("https://93.184.216.34/x")).port == 443
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://93.184.216.34/x", "https://user:pw@93.184.216.34/x", "https:///x", "http://[::1"]
+)
+async def test_malformed_urls(url: str) -> None:
+    with pytest.raises(ssrf.UnsafeUrl):
+        await ssrf.check(url)

@@ -1,0 +1,202 @@
+"""Bulk NDJSON ingest: per-line results, chunk atomicity, streaming, audit per chunk."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from sqlalchemy import text
+
+from tests.factories import auth, platform_keys
+from tests.identities.helpers import NID, body
+from vncomply import clock
+from vncomply.identities import bulk
+from vncomply.identities.bulk import lines
+
+NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+NDJSON = {"Content-Type": "application/x-ndjson"}
+
+
+@pytest.fixture(autouse=True)
+def _frozen() -> None:
+    clock.set_now(NOW)
+
+
+def line(account_id: str, **over) -> bytes:
+    return orjson.dumps({"account_id": account_id, **body(**over)})
+
+
+def phone(i: int) -> str:
+    return f"09{i:08d}"
+
+
+async def test_mixed_good_and_bad_lines(client, db):
+    k = await platform_keys(db)
+    payload = (
+        b"\n".join(
+            [
+                line("a"),
+                b"{not json",
+                line("b", national_id="123456789"),
+                line("bad id!"),
+                b"",
+                line("c", national_id=NID, commercial_livestreamer=True),
+                orjson.dumps({"account_id": "d"}),
+                line("a", phone_number="0987654321"),  # a later line for the same account wins
+            ]
+        )
+        + b"\n"
+    )
+    r = await client.post("/v1/identities/bulk", content=payload, headers={**auth(k.platform), **NDJSON})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["accepted"] == 3  # a, c and the second a
+    assert out["rejected"] == 4
+    assert [(e["line"], e["account_id"]) for e in out["errors"]] == [
+        (2, None),
+        (3, "b"),
+        (4, "bad id!"),
+        (7, "d"),
+    ]
+    assert "CMND" in out["errors"][1]["problem"]
+    assert "123456789" not in r.text
+    rows = (
+        await db.execute(
+            text(
+                "SELECT account_id, has_national_id, commercial_livestreamer FROM identities "
+                "ORDER BY account_id"
+            )
+        )
+    ).all()
+    assert [tuple(r) for r in rows] == [("a", False, False), ("c", True, True)]
+    g = await client.get("/v1/identities/a", headers=auth(k.platform))
+    assert g.json()["masked"]["phone_number"] == "+84 98* *** *21"
+    audits = (
+        await db.execute(text("SELECT count(*) FROM audit_events WHERE action = 'identity.bulk_chunk'"))
+    ).scalar()
+    assert audits == 1
+
+
+async def test_chunks_are_atomic(client, db, monkeypatch):
+    k = await platform_keys(db)
+    monkeypatch.setattr(bulk, "CHUNK", 3)
+    real = bulk._UPSERT
+    calls = {"n": 0}
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(8):
+            yield line(f"u{i}", phone_number=phone(i)) + b"\n"
+
+    from vncomply.identities import service as _service  # noqa: F401
+
+    original = bulk._store
+
+    async def failing_store(session, actor, pending, superseded, res):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second chunk breaks inside the database
+            monkeypatch.setattr(bulk, "_UPSERT", text("INSERT INTO identities SELECT 1/0"))
+        else:
+            monkeypatch.setattr(bulk, "_UPSERT", real)
+        await original(session, actor, pending, superseded, res)
+
+    monkeypatch.setattr(bulk, "_store", failing_store)
+    from vncomply.auth.principal import Principal, Role
+
+    actor = Principal(k.platform_id, Role.platform, k.platform_id, None)
+    out = await bulk.ingest(db, actor, chunks(), chunk_size=3)
+    assert (out.accepted, out.rejected) == (5, 3)
+    assert [e.line for e in out.errors] == [4, 5, 6]
+    stored = (await db.execute(text("SELECT account_id FROM identities ORDER BY 1"))).scalars().all()
+    assert stored == ["u0", "u1", "u2", "u6", "u7"]
+    assert client is not None
+
+
+async def test_lines_split_across_pieces():
+    async def pieces() -> AsyncIterator[bytes]:
+        for p in (b'{"a":', b"1}\n{", b'"b":2}\n\n', b"x" * 10, b"\n", b"tail"):
+            yield p
+
+    got = [(n, raw) async for n, raw in lines(pieces())]
+    assert got == [(1, b'{"a":1}'), (2, b'{"b":2}'), (3, b""), (4, b"x" * 10), (5, b"tail")]
+
+
+async def test_overlong_line(monkeypatch):
+    monkeypatch.setattr(bulk, "MAX_LINE_BYTES", 8)
+
+    async def pieces() -> AsyncIterator[bytes]:
+        yield b"short\n" + b"y" * 5
+        yield b"y" * 10 + b"\nok\n"
+
+    assert [x async for x in lines(pieces())] == [(1, b"short"), (2, None), (3, b"ok")]
+
+
+async def test_100k_line_stream(client, db):
+    k = await platform_keys(db)
+    n = 100_000
+    bad_every = 1000
+
+    async def gen() -> AsyncIterator[bytes]:
+        batch = []
+        for i in range(n):
+            if i % bad_every == 7:
+                batch.append(line(f"acc{i}", phone_number="02438250000"))
+            else:
+                batch.append(line(f"acc{i}", phone_number=phone(i % 10**8)))
+            if len(batch) == 500:
+                yield b"\n".join(batch) + b"\n"
+                batch = []
+        if batch:
+            yield b"\n".join(batch)
+
+    r = await client.post(
+        "/v1/identities/bulk", content=gen(), headers={**auth(k.platform), **NDJSON}, timeout=600
+    )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["rejected"] == n // bad_every
+    assert out["accepted"] == n - n // bad_every
+    assert out["errors"][0]["line"] == 8
+    count = (await db.execute(text("SELECT count(*) FROM identities"))).scalar()
+    assert count == out["accepted"]
+
+
+async def test_errors_capped_counts_exact(client, db):
+    k = await platform_keys(db)
+    payload = b"\n".join(b"{bad" for _ in range(1500))
+    r = await client.post("/v1/identities/bulk", content=payload, headers={**auth(k.platform), **NDJSON})
+    out = r.json()
+    assert out["rejected"] == 1500
+    assert len(out["errors"]) == 1000
+    assert out["errors_truncated"] is True
+
+
+async def test_bulk_checks_otp_reference(client, db):
+    k = await platform_keys(db)
+    r = await client.post(
+        "/v1/phone-verifications",
+        json={"account_id": "a", "phone_number": "0912345678"},
+        headers=auth(k.platform),
+    )
+    vid = r.json()["id"]
+    verification = {"method": "sms_otp", "verified_at": "2026-11-25T03:00:00Z", "reference": vid}
+    payload = line("a", verification=verification) + b"\n" + line("b") + b"\n"
+    r = await client.post("/v1/identities/bulk", content=payload, headers={**auth(k.platform), **NDJSON})
+    out = r.json()
+    assert (out["accepted"], out["rejected"]) == (1, 1)
+    assert out["errors"][0]["account_id"] == "a"
+    assert "confirm" in out["errors"][0]["problem"]
+
+
+async def test_needs_ndjson_content_type(client, db):
+    k = await platform_keys(db)
+    r = await client.post(
+        "/v1/identities/bulk",
+        content=line("a"),
+        headers={**auth(k.platform), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 415
+    assert r.headers["content-type"] == "application/problem+json"
+    r = await client.post("/v1/identities/bulk", content=line("a"), headers=NDJSON)
+    assert r.status_code == 401

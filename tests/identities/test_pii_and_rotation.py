@@ -1,0 +1,123 @@
+"""PII never reaches logs, errors or audit; key rotation re-encrypts and resumes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from tests.factories import auth, platform_keys
+from tests.identities.helpers import DOB, NAME, NID, PHONE, PHONE_E164, body, last_code
+from vncomply import clock
+from vncomply.config import get_settings, reset_settings
+from vncomply.crypto import aad_for, decrypt, generate_key, key_id_of
+from vncomply.identities import rotation
+from vncomply.identities.keys import ring
+
+NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+GUARDIAN_PHONE = "0987654321"
+
+
+@pytest.fixture(autouse=True)
+def _frozen() -> None:
+    clock.set_now(NOW)
+
+
+async def test_no_pii_in_logs_errors_or_audit(client, db, capsys, caplog):
+    caplog.set_level("DEBUG")
+    k = await platform_keys(db)
+    h = auth(k.platform)
+    await client.put("/v1/identities/a", json=body(national_id=NID), headers=h)
+    await client.put("/v1/identities/a", json=body(national_id="001091123456"), headers=h)  # 422
+    await client.put("/v1/identities/b", json=body(phone_number="02438250000"), headers=h)  # 422
+    ndjson = b"\n".join(
+        [
+            b'{"account_id":"c","full_name":"' + NAME.encode() + b'","date_of_birth":"1990-05-17",'
+            b'"phone_number":"' + PHONE.encode() + b'","verification":{"method":"sms_otp",'
+            b'"verified_at":"2026-01-01T00:00:00Z"},"national_id":"' + NID[:9].encode() + b'"}',
+            b'{"account_id":"d","full_name":"' + NAME.encode() + b'","date_of_birth":"not a date",'
+            b'"phone_number":"' + PHONE.encode() + b'"}',
+        ]
+    )
+    r = await client.post(
+        "/v1/identities/bulk", content=ndjson, headers={**h, "Content-Type": "application/x-ndjson"}
+    )
+    assert r.json()["rejected"] == 2
+    await client.post("/v1/identities/search", json={"phone_number": PHONE}, headers=auth(k.officer))
+    await client.post("/v1/identities/search", json={"national_id": NID}, headers=auth(k.officer))
+    r = await client.post(
+        "/v1/phone-verifications", json={"account_id": "a", "phone_number": GUARDIAN_PHONE}, headers=h
+    )
+    vid = r.json()["id"]
+    await client.post(f"/v1/phone-verifications/{vid}/confirm", json={"code": "999999"}, headers=h)
+    code = last_code()
+    captured = capsys.readouterr().out + capsys.readouterr().err + caplog.text
+    audit = " ".join(
+        (await db.execute(text("SELECT details::text || resource_id FROM audit_events"))).scalars()
+    )
+    for secret in (
+        NAME,
+        "Nguy",
+        PHONE,
+        PHONE_E164,
+        "912345678",
+        NID,
+        NID[:9],
+        DOB.isoformat(),
+        GUARDIAN_PHONE,
+        "987654321",
+    ):
+        assert secret not in captured, secret
+        assert secret not in audit, secret
+    # The console SMS provider logs the dev code, never the number it went to.
+    assert code in captured
+
+
+async def test_rotate_batch_resumable(client, db, monkeypatch):
+    k = await platform_keys(db)
+    h = auth(k.platform)
+    guardian = {
+        "full_name": "Trần Thị B",
+        "date_of_birth": "1980-01-01",
+        "national_id": "001180123456",
+        "relationship": "mother",
+    }
+    for i in range(5):
+        await client.put(f"/v1/identities/u{i}", json=body(national_id=NID), headers=h)
+    await client.put(
+        "/v1/identities/kid", json=body(date_of_birth="2012-06-01", guardian=guardian), headers=h
+    )
+    await client.post("/v1/phone-verifications", json={"account_id": "u0", "phone_number": PHONE}, headers=h)
+    old = ring().active_key_id
+    monkeypatch.setenv("VNCOMPLY_FIELD_KEYS", f"{get_settings().field_keys},k2:{generate_key()}")
+    reset_settings()
+    try:
+        kr = ring()
+        assert kr.active_key_id == "k2"
+        assert await rotation.remaining(db) == 7
+        assert await rotation.rotate_batch(db, 4) == 4  # stop part-way ...
+        assert await rotation.remaining(db) == 3
+        assert await rotation.rotate_batch(db, 4) == 3  # ... and resume
+        assert await rotation.rotate_batch(db, 4) == 0
+        rows = (await db.execute(text("SELECT * FROM identities"))).mappings().all()
+        for row in rows:
+            assert row["key_id"] == "k2"
+            for col, field in (
+                ("full_name_enc", "full_name"),
+                ("guardian_enc", "guardian"),
+                ("national_id_enc", "national_id"),
+            ):
+                if row[col] is not None:
+                    assert key_id_of(row[col]) == "k2"
+                    decrypt(kr, row[col], aad_for(k.platform_id, row["account_id"], field))
+        # Reading through the API still works, and the old key is no longer needed.
+        monkeypatch.setenv("VNCOMPLY_FIELD_KEYS", get_settings().field_keys.split(",", 1)[1])
+        reset_settings()
+        assert old not in ring()
+        r = await client.get("/v1/identities/kid", headers=h)
+        assert r.status_code == 200
+        assert r.json()["masked"]["full_name"] == "N***** V** A*"
+    finally:
+        monkeypatch.undo()
+        reset_settings()
