@@ -112,7 +112,7 @@ async def db_connection(test_database: str) -> AsyncIterator[object]:
 @pytest.fixture
 async def db(db_connection: object) -> AsyncIterator[object]:
     """An AsyncSession inside the test's outer transaction; the app uses the same connection."""
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+    from sqlalchemy.ext.asyncio import async_sessionmaker
 
     from vncomply import db as dbmod
     from vncomply.auth import service as auth_service
@@ -163,10 +163,17 @@ async def committed(test_database: str) -> AsyncIterator[object]:
     dbmod.use_sessionmaker(maker)
     yield maker
     async with engine.begin() as conn:
-        existing = set((await conn.execute(text("select tablename from pg_tables where schemaname = 'public'"))).scalars())
+        existing = set(
+            (
+                await conn.execute(text("select tablename from pg_tables where schemaname = 'public'"))
+            ).scalars()
+        )
         names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name in existing)
         await conn.execute(text("SET session_replication_role = replica"))
         await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     await engine.dispose()
     await dbmod.dispose_engine()
     dbmod.use_sessionmaker(None)
+    from vncomply.redis_client import close_redis
+
+    await close_redis()

@@ -42,8 +42,12 @@ async def make_platform(
         {
             "name": name,
             "legal_name": f"{name} Inc.",
-            "contact_point": {"name": "Tran Thi B", "email": "c@example.com",
-                              "phone": "+84 24 3825 0000", "address": "Ha Noi"},
+            "contact_point": {
+                "name": "Tran Thi B",
+                "email": "c@example.com",
+                "phone": "+84 24 3825 0000",
+                "address": "Ha Noi",
+            },
             "monthly_vn_visits": 500_000,
             "stores_data_in_vn": False,
             "in_scope_since": date(2025, 1, 1).isoformat(),
@@ -64,7 +68,11 @@ async def make_key(
     authority_id: uuid.UUID | None = None,
 ) -> tuple[uuid.UUID, str]:
     key, raw = await auth_service.create_key(
-        db, SYSTEM, role=role, name=f"test {role}", platform_id=platform_id,
+        db,
+        SYSTEM,
+        role=role,
+        name=f"test {role}",
+        platform_id=platform_id,
         authority_id=authority_id,
     )
     await db.flush()
@@ -86,10 +94,15 @@ async def make_authority(
     db: AsyncSession, code: str = "ABEI", platforms: list[uuid.UUID] | None = None
 ) -> tuple[uuid.UUID, str]:
     a = await authority_service.create(
-        db, SYSTEM,
+        db,
+        SYSTEM,
         AuthorityCreate.model_validate(
-            {"code": code, "name": f"{code} authority", "kind": "ministry",
-             "platforms": [str(p) for p in platforms] if platforms is not None else "all"}
+            {
+                "code": code,
+                "name": f"{code} authority",
+                "kind": "ministry",
+                "platforms": [str(p) for p in platforms] if platforms is not None else "all",
+            }
         ),
     )
     await db.flush()

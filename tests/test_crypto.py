@@ -79,9 +79,7 @@ def test_any_tampered_byte_fails(text: str, data: st.DataObject) -> None:
         decrypt(RING, bytes(blob), AAD)
 
 
-@pytest.mark.parametrize(
-    "blob", [b"", b"\x01", b"\x02\x02k1" + b"\x00" * 40, b"\x01\x02k1" + b"\x00" * 10]
-)
+@pytest.mark.parametrize("blob", [b"", b"\x01", b"\x02\x02k1" + b"\x00" * 40, b"\x01\x02k1" + b"\x00" * 10])
 def test_malformed_blobs(blob: bytes) -> None:
     with pytest.raises(DecryptionError):
         decrypt(RING, blob, AAD)

@@ -59,8 +59,10 @@ async def main() -> None:
         rl.append((time.perf_counter() - t) * 1e6)
     print(f"reference (empty await):      {ref:8.2f} µs")
     print(f"authenticate, cached:         {cached:8.2f} µs/request")
-    print(f"authenticate, uncached (DB):  {statistics.median(samples):8.2f} µs median, "
-          f"p99 {sorted(samples)[int(len(samples) * 0.99)]:.2f} µs")
+    print(
+        f"authenticate, uncached (DB):  {statistics.median(samples):8.2f} µs median, "
+        f"p99 {sorted(samples)[int(len(samples) * 0.99)]:.2f} µs"
+    )
     print(f"rate limit (Redis GCRA):      {statistics.median(rl):8.2f} µs median")
 
 

@@ -43,22 +43,30 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["platform_id"], ["platforms.id"],
-            name=op.f("fk_identities_platform_id_platforms"), ondelete="CASCADE",
+            ["platform_id"],
+            ["platforms.id"],
+            name=op.f("fk_identities_platform_id_platforms"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("platform_id", "account_id", name=op.f("pk_identities")),
     )
     op.create_index(
-        "ix_identities_phone_bi", "identities", ["platform_id", "phone_bi"],
+        "ix_identities_phone_bi",
+        "identities",
+        ["platform_id", "phone_bi"],
         postgresql_where="phone_bi IS NOT NULL",
     )
     op.create_index(
-        "ix_identities_national_id_bi", "identities", ["platform_id", "national_id_bi"],
+        "ix_identities_national_id_bi",
+        "identities",
+        ["platform_id", "national_id_bi"],
         postgresql_where="national_id_bi IS NOT NULL",
     )
     op.create_index("ix_identities_key_id", "identities", ["key_id"])
     op.create_index(
-        "ix_identities_closed_at", "identities", ["closed_at"],
+        "ix_identities_closed_at",
+        "identities",
+        ["closed_at"],
         postgresql_where="closed_at IS NOT NULL",
     )
     op.create_table(
@@ -76,13 +84,16 @@ def upgrade() -> None:
         sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["platform_id"], ["platforms.id"],
-            name=op.f("fk_phone_verifications_platform_id_platforms"), ondelete="CASCADE",
+            ["platform_id"],
+            ["platforms.id"],
+            name=op.f("fk_phone_verifications_platform_id_platforms"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_phone_verifications")),
     )
     op.create_index(
-        "ix_phone_verifications_phone", "phone_verifications",
+        "ix_phone_verifications_phone",
+        "phone_verifications",
         ["platform_id", "phone_bi", "created_at"],
     )
     op.create_index("ix_phone_verifications_key_id", "phone_verifications", ["key_id"])

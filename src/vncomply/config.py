@@ -106,9 +106,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"VNCOMPLY_{name.upper()} must be set when VNCOMPLY_ENV=prod")
         key = self.bootstrap_admin_key
         if key is not None and (key in PLACEHOLDERS or len(key) < 32):
-            raise ValueError(
-                "VNCOMPLY_BOOTSTRAP_ADMIN_KEY is a placeholder or shorter than 32 characters"
-            )
+            raise ValueError("VNCOMPLY_BOOTSTRAP_ADMIN_KEY is a placeholder or shorter than 32 characters")
         return self
 
     @property

@@ -70,9 +70,7 @@ def decode_key(b64: str) -> bytes:
     """Decode a base64url key (padding optional) and insist on exactly 32 bytes (AES-256)."""
     text = b64.strip()
     if not _B64URL.fullmatch(text):
-        raise ValueError(
-            "key is not base64url text (A-Z a-z 0-9 - _); generate one with generate_key()"
-        )
+        raise ValueError("key is not base64url text (A-Z a-z 0-9 - _); generate one with generate_key()")
     try:
         key = base64.urlsafe_b64decode(text.rstrip("=") + "=" * (-len(text.rstrip("=")) % 4))
     except (binascii.Error, ValueError):
@@ -99,17 +97,11 @@ class KeyRing:
             raise ValueError("key ring is empty; configure at least one key as 'id:BASE64URL'")
         for key_id, key in keys.items():
             if not _KEY_ID.fullmatch(key_id):
-                raise ValueError(
-                    f"key id {key_id!r} must be 1-64 characters from A-Z a-z 0-9 _ . -"
-                )
+                raise ValueError(f"key id {key_id!r} must be 1-64 characters from A-Z a-z 0-9 _ . -")
             if len(key) != KEY_BYTES:
-                raise ValueError(
-                    f"key {key_id!r} is {len(key)} bytes; AES-256 needs exactly {KEY_BYTES}"
-                )
+                raise ValueError(f"key {key_id!r} is {len(key)} bytes; AES-256 needs exactly {KEY_BYTES}")
         if active_key_id not in keys:
-            raise ValueError(
-                f"active key id {active_key_id!r} is not in the ring (have: {', '.join(keys)})"
-            )
+            raise ValueError(f"active key id {active_key_id!r} is not in the ring (have: {', '.join(keys)})")
         self._keys: dict[str, bytes] = {k: bytes(v) for k, v in keys.items()}
         self.active_key_id = active_key_id
 
@@ -175,9 +167,7 @@ def _length_prefixed(parts: Iterable[bytes]) -> bytes:
 
 def aad_for(platform_id: UUID | str, account_id: str, field: str) -> bytes:
     """Associated data binding a ciphertext to its platform, account and field."""
-    return _length_prefixed(
-        (_AAD_LABEL, _platform_bytes(platform_id), account_id.encode(), field.encode())
-    )
+    return _length_prefixed((_AAD_LABEL, _platform_bytes(platform_id), account_id.encode(), field.encode()))
 
 
 def _header(key_id: str) -> bytes:
@@ -221,15 +211,12 @@ def decrypt(ring: KeyRing, blob: bytes, aad: bytes) -> str:
     header, key_id, nonce, ct = _split(blob)
     key = ring.get(key_id)
     if key is None:
-        raise DecryptionError(
-            f"ciphertext was encrypted with key {key_id!r}, which is not in the ring"
-        )
+        raise DecryptionError(f"ciphertext was encrypted with key {key_id!r}, which is not in the ring")
     try:
         plaintext = AESGCM(key).decrypt(nonce, ct, header + aad)
     except InvalidTag:
         raise DecryptionError(
-            "ciphertext failed authentication (tampered, or read with the wrong platform, account "
-            "or field)"
+            "ciphertext failed authentication (tampered, or read with the wrong platform, account or field)"
         ) from None
     return plaintext.decode()
 

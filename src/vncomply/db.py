@@ -45,9 +45,7 @@ _sessionmaker: async_sessionmaker[AsyncSession] | None = None
 def database_url() -> str:
     url = get_settings().database_url
     if not url:
-        raise RuntimeError(
-            "VNCOMPLY_DATABASE_URL is not set; run `vncomply up` for the embedded database"
-        )
+        raise RuntimeError("VNCOMPLY_DATABASE_URL is not set; run `vncomply up` for the embedded database")
     return url
 
 

@@ -317,10 +317,7 @@ def _read_postmaster_pid(pgdata: Path) -> int | None:
 def _is_our_postmaster(pid: int, pgdata: Path) -> bool:
     argv = _cmdline(pid)
     return (
-        _pid_alive(pid)
-        and bool(argv)
-        and Path(argv[0]).name == "postgres"
-        and str(pgdata) in " ".join(argv)
+        _pid_alive(pid) and bool(argv) and Path(argv[0]).name == "postgres" and str(pgdata) in " ".join(argv)
     )
 
 
@@ -711,9 +708,7 @@ class Supervisor:
             start_new_session=True,
         )
         assert proc.stdout is not None
-        pump = threading.Thread(
-            target=self._pump, args=(name, proc.stdout), name=f"pump-{name}", daemon=True
-        )
+        pump = threading.Thread(target=self._pump, args=(name, proc.stdout), name=f"pump-{name}", daemon=True)
         pump.start()
         self._children.append(_Child(name, proc, pump))
 

@@ -8,9 +8,7 @@ from vncomply.redis_client import get_redis, key
 
 
 async def record_beat(at: float | None = None) -> None:
-    await get_redis().set(
-        key("beat", "last"), str(at if at is not None else clock.now().timestamp())
-    )
+    await get_redis().set(key("beat", "last"), str(at if at is not None else clock.now().timestamp()))
 
 
 async def last_beat() -> float | None:

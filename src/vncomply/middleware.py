@@ -95,9 +95,7 @@ def _counting(receive: Receive, limit: int) -> Receive:
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise PayloadTooLarge(
-                    f"Bodies are limited to {limit} bytes; send fewer items per request."
-                )
+                raise PayloadTooLarge(f"Bodies are limited to {limit} bytes; send fewer items per request.")
         return message
 
     return wrapped

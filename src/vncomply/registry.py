@@ -16,6 +16,7 @@ from vncomply.authorities.router import router as authorities_router
 from vncomply.blocks import models as _block_models  # noqa: F401
 from vncomply.blocks.router import router as blocks_router
 from vncomply.db import Base
+from vncomply.deadlines import models as _deadline_models  # noqa: F401
 from vncomply.disclosures import models as _disclosure_models  # noqa: F401
 from vncomply.disclosures.router import router as disclosures_router
 from vncomply.events import models as _event_models  # noqa: F401

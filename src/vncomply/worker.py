@@ -20,6 +20,8 @@ T = TypeVar("T")
 # Task modules; each holds thin wrappers around service functions.
 TASK_MODULES = [
     "vncomply.system_tasks",
+    "vncomply.events.tasks",
+    "vncomply.deadlines.tasks",
 ]
 
 
@@ -48,6 +50,12 @@ def beat_schedule(sweep_interval: float) -> dict[str, dict[str, Any]]:
     return {
         "heartbeat": {"task": "vncomply.heartbeat", "schedule": 10.0, "options": {"expires": 10}},
         "audit-seal": {"task": "vncomply.audit.seal", "schedule": 5.0, "options": {"expires": 5}},
+        "events-dispatch": {"task": "vncomply.events.dispatch", "schedule": 2.0, "options": {"expires": 2}},
+        "deadlines-sweep": {
+            "task": "vncomply.deadlines.sweep",
+            "schedule": sweep_interval,
+            "options": {"expires": sweep_interval},
+        },
     }
 
 

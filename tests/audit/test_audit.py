@@ -7,7 +7,8 @@ from vncomply.audit import service as audit_service
 from vncomply.audit.models import AuditEvent
 
 PLATFORM = {
-    "name": "P", "legal_name": "P Inc.",
+    "name": "P",
+    "legal_name": "P Inc.",
     "contact_point": {"name": "A", "email": "a@example.com", "phone": "+84240000000", "address": "HN"},
     "monthly_vn_visits": 10,
 }
@@ -41,8 +42,9 @@ async def test_tampering_is_reported(client, db) -> None:
     rows = (await db.scalars(select(AuditEvent).order_by(AuditEvent.seq))).all()
     victim = rows[-2].seq
     await db.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
-    await db.execute(text("UPDATE audit_events SET details = '{\"name\": \"forged\"}' WHERE seq = :s"),
-                     {"s": victim})
+    await db.execute(
+        text('UPDATE audit_events SET details = \'{"name": "forged"}\' WHERE seq = :s'), {"s": victim}
+    )
     await db.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"))
     v = (await client.get("/v1/audit-events/verify", headers=auth(admin))).json()
     assert v["ok"] is False
@@ -56,8 +58,10 @@ async def test_trigger_refuses_update_and_delete(db) -> None:
     audit_service.record(db, None, "test.action", "thing", "1", None, {})
     await db.flush()
     seq = (await db.scalars(select(AuditEvent.seq))).first()
-    for stmt in ("UPDATE audit_events SET action = 'x' WHERE seq = :s",
-                 "DELETE FROM audit_events WHERE seq = :s"):
+    for stmt in (
+        "UPDATE audit_events SET action = 'x' WHERE seq = :s",
+        "DELETE FROM audit_events WHERE seq = :s",
+    ):
         with pytest.raises(DBAPIError, match="append-only"):
             async with db.begin_nested():
                 await db.execute(text(stmt), {"s": seq})

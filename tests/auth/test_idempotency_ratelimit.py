@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from tests.factories import admin_key, auth
 from vncomply import clock
 from vncomply.config import get_settings
@@ -29,17 +27,20 @@ async def test_idempotent_replay_conflict_and_in_flight(client, db) -> None:
     # Replays expire after 24 h: the key may then be reused (here: conflict on the unique code).
     clock.advance(timedelta(hours=25))
     r = await client.post("/v1/authorities", headers=h, json=BODY)
-    assert r.status_code == 409 and "already exists" in r.json()["detail"]
+    assert r.status_code == 409
+    assert "already exists" in r.json()["detail"]
 
 
 async def test_failed_request_releases_its_idempotency_key(client, db) -> None:
     admin = await admin_key(db)
     h = {**auth(admin), "Idempotency-Key": "k-2"}
-    bad = await client.post("/v1/authorities", headers=h,
-                            json={**BODY, "platforms": ["00000000-0000-0000-0000-000000000001"]})
+    bad = await client.post(
+        "/v1/authorities", headers=h, json={**BODY, "platforms": ["00000000-0000-0000-0000-000000000001"]}
+    )
     assert bad.status_code == 422
-    ok = await client.post("/v1/authorities", headers=h,
-                           json={**BODY, "platforms": ["00000000-0000-0000-0000-000000000001"]})
+    ok = await client.post(
+        "/v1/authorities", headers=h, json={**BODY, "platforms": ["00000000-0000-0000-0000-000000000001"]}
+    )
     assert ok.status_code == 422  # re-evaluated, not replayed
     assert "idempotent-replayed" not in ok.headers
 
@@ -53,8 +54,10 @@ async def test_rate_limit_429_with_headers(client, db, monkeypatch) -> None:
         statuses.append(r.status_code)
         if r.status_code == 200:
             assert int(r.headers["ratelimit-limit"]) == 2
-            assert "ratelimit-remaining" in r.headers and "ratelimit-reset" in r.headers
-    assert statuses[:2] == [200, 200] and statuses[-1] == 429
+            assert "ratelimit-remaining" in r.headers
+            assert "ratelimit-reset" in r.headers
+    assert statuses[:2] == [200, 200]
+    assert statuses[-1] == 429
     assert int(r.headers["retry-after"]) >= 1
     assert r.headers["content-type"].startswith("application/problem+json")
 
@@ -92,15 +95,26 @@ async def test_concurrent_duplicate_gets_409(committed) -> None:
     app = create_app()
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with committed() as first, httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-        first.add(IdempotencyRecord(key_id=key.id, idem_key="dup", request_hash=digest,
-                                    state="in_progress", created_at=clock.now()))
+        first.add(
+            IdempotencyRecord(
+                key_id=key.id,
+                idem_key="dup",
+                request_hash=digest,
+                state="in_progress",
+                created_at=clock.now(),
+            )
+        )
         await first.flush()  # holds the row lock, like a request still running
-        r = await c.post("/v1/authorities", content=body,
-                         headers={**auth(raw), "Idempotency-Key": "dup",
-                                  "Content-Type": "application/json"})
+        r = await c.post(
+            "/v1/authorities",
+            content=body,
+            headers={**auth(raw), "Idempotency-Key": "dup", "Content-Type": "application/json"},
+        )
         assert r.status_code == 409, r.text
         await first.rollback()
-        r = await c.post("/v1/authorities", content=body,
-                         headers={**auth(raw), "Idempotency-Key": "dup",
-                                  "Content-Type": "application/json"})
+        r = await c.post(
+            "/v1/authorities",
+            content=body,
+            headers={**auth(raw), "Idempotency-Key": "dup", "Content-Type": "application/json"},
+        )
         assert r.status_code == 201

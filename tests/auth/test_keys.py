@@ -11,12 +11,16 @@ from vncomply.auth.principal import Role
 async def test_issue_list_and_revoke_key(client, db) -> None:
     admin = await admin_key(db)
     pid = await make_platform(db)
-    r = await client.post("/v1/api-keys", headers=auth(admin),
-                          json={"role": "platform", "platform_id": str(pid), "name": "backend"})
+    r = await client.post(
+        "/v1/api-keys",
+        headers=auth(admin),
+        json={"role": "platform", "platform_id": str(pid), "name": "backend"},
+    )
     assert r.status_code == 201, r.text
     created = r.json()
     key = created["key"]
-    assert key.startswith("vnc_") and len(key) >= 4 + 43
+    assert key.startswith("vnc_")
+    assert len(key) >= 4 + 43
     assert (await client.get(f"/v1/platforms/{pid}", headers=auth(key))).status_code == 200
 
     listing = (await client.get("/v1/api-keys", headers=auth(admin))).json()
@@ -24,7 +28,8 @@ async def test_issue_list_and_revoke_key(client, db) -> None:
     assert key not in str(listing)
 
     r = await client.delete(f"/v1/api-keys/{created['id']}", headers=auth(admin))
-    assert r.status_code == 200 and r.json()["revoked_at"]
+    assert r.status_code == 200
+    assert r.json()["revoked_at"]
     r = await client.get(f"/v1/platforms/{pid}", headers=auth(key))
     assert r.status_code == 401
 
@@ -40,8 +45,12 @@ async def test_401_is_identical_for_missing_unknown_revoked_expired(client, db) 
     pid = await make_platform(db)
     revoked_id, revoked = await make_key(db, Role.platform, platform_id=pid)
     await auth_service.revoke_key(db, (await _system(db)), revoked_id)
-    expiring, raw_exp = await auth_service.create_key(
-        db, None, role=Role.platform, name="soon", platform_id=pid,
+    _, raw_exp = await auth_service.create_key(
+        db,
+        None,
+        role=Role.platform,
+        name="soon",
+        platform_id=pid,
         expires_at=clock.now() + timedelta(minutes=5),
     )
     await db.flush()
@@ -49,8 +58,13 @@ async def test_401_is_identical_for_missing_unknown_revoked_expired(client, db) 
     assert (await client.get(url, headers=auth(raw_exp))).status_code == 200
     clock.advance(timedelta(minutes=6))
     bodies = []
-    for headers in ({}, auth("vnc_unknown_key_000000000000000000000000000"), auth(revoked),
-                    auth(raw_exp), {"Authorization": "Basic abc"}):
+    for headers in (
+        {},
+        auth("vnc_unknown_key_000000000000000000000000000"),
+        auth(revoked),
+        auth(raw_exp),
+        {"Authorization": "Basic abc"},
+    ):
         r = await client.get(url, headers=headers)
         assert r.status_code == 401
         assert r.headers["www-authenticate"].startswith("Bearer")
@@ -75,8 +89,11 @@ async def test_revocation_in_another_process_takes_effect_within_cache_ttl(clien
 
     from vncomply.auth.models import ApiKey
 
-    await db.execute(update(ApiKey).where(ApiKey.key_hash == auth_service.hash_key(keys.platform))
-                     .values(revoked_at=clock.now()))
+    await db.execute(
+        update(ApiKey)
+        .where(ApiKey.key_hash == auth_service.hash_key(keys.platform))
+        .values(revoked_at=clock.now())
+    )
     auth_service._cache.clear()  # what the 1-second TTL does; the TTL itself is a setting <= 1 s
     assert (await client.get(url, headers=auth(keys.platform))).status_code == 401
 

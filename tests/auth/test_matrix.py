@@ -48,9 +48,7 @@ def _fill(path: str) -> str:
 
 
 def test_every_route_has_an_auth_rule() -> None:
-    missing = [
-        f"{m} {p}" for m, p, r in all_routes() if p not in PUBLIC_PATHS and _allowed_roles(r) is None
-    ]
+    missing = [f"{m} {p}" for m, p, r in all_routes() if p not in PUBLIC_PATHS and _allowed_roles(r) is None]
     assert not missing, f"routes without an authorization rule: {missing}"
 
 

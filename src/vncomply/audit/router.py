@@ -86,6 +86,4 @@ async def list_audit_events(
 @router.get("/verify", response_model=VerifyOut, summary="Recompute the hash chain(s)")
 async def verify_audit_chain(session: SessionDep, actor: Reader) -> VerifyOut:
     v = await service.verify(session, actor.platform_id, actor.is_admin)
-    return VerifyOut(
-        ok=v.ok, checked=v.checked, first_broken_seq=v.first_broken_seq, unsealed=v.unsealed
-    )
+    return VerifyOut(ok=v.ok, checked=v.checked, first_broken_seq=v.first_broken_seq, unsealed=v.unsealed)

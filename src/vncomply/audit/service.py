@@ -79,17 +79,12 @@ def chain_hash(prev: bytes, row: AuditEvent) -> bytes:
 
 async def seal(session: AsyncSession, batch: int = SEAL_BATCH) -> int:
     """Chain up to ``batch`` unsealed rows. Returns how many were sealed."""
-    got = (
-        await session.execute(text("select pg_try_advisory_xact_lock(:k)"), {"k": SEAL_LOCK})
-    ).scalar()
+    got = (await session.execute(text("select pg_try_advisory_xact_lock(:k)"), {"k": SEAL_LOCK})).scalar()
     if not got:
         return 0
     rows = (
         await session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.hash.is_(None))
-            .order_by(AuditEvent.seq)
-            .limit(batch)
+            select(AuditEvent).where(AuditEvent.hash.is_(None)).order_by(AuditEvent.seq).limit(batch)
         )
     ).all()
     heads: dict[uuid.UUID | None, tuple[int, bytes]] = {}
@@ -126,18 +121,14 @@ class Verification:
     unsealed: int
 
 
-async def verify(
-    session: AsyncSession, platform_id: uuid.UUID | None, everything: bool
-) -> Verification:
+async def verify(session: AsyncSession, platform_id: uuid.UUID | None, everything: bool) -> Verification:
     """Recompute the chain(s): one platform's, or every chain when ``everything`` (admin)."""
     stmt = select(AuditEvent).where(AuditEvent.hash.is_not(None))
     unsealed_q = select(func.count()).select_from(AuditEvent).where(AuditEvent.hash.is_(None))
     if not everything:
         stmt = stmt.where(AuditEvent.platform_id == platform_id)
         unsealed_q = unsealed_q.where(AuditEvent.platform_id == platform_id)
-    stmt = stmt.order_by(AuditEvent.platform_id, AuditEvent.chain_seq).execution_options(
-        yield_per=2000
-    )
+    stmt = stmt.order_by(AuditEvent.platform_id, AuditEvent.chain_seq).execution_options(yield_per=2000)
     checked = 0
     broken: int | None = None
     current: object = object()
@@ -148,18 +139,12 @@ async def verify(
             current, prev, expected_n = row.platform_id, GENESIS, 0
         expected_n += 1
         checked += 1
-        bad = (
-            row.chain_seq != expected_n
-            or row.prev_hash != prev
-            or row.hash != chain_hash(prev, row)
-        )
+        bad = row.chain_seq != expected_n or row.prev_hash != prev or row.hash != chain_hash(prev, row)
         if bad and (broken is None or row.seq < broken):
             broken = row.seq
         prev = row.hash or GENESIS
     unsealed = (await session.execute(unsealed_q)).scalar_one()
-    return Verification(
-        ok=broken is None, checked=checked, first_broken_seq=broken, unsealed=unsealed
-    )
+    return Verification(ok=broken is None, checked=checked, first_broken_seq=broken, unsealed=unsealed)
 
 
 async def list_events(

@@ -64,9 +64,7 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     ) -> Principal:
         if principal.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
-            raise Forbidden(
-                f"This operation needs a key with role {names}; yours is {principal.role.value}."
-            )
+            raise Forbidden(f"This operation needs a key with role {names}; yours is {principal.role.value}.")
         return principal
 
     dependency.allowed_roles = allowed  # type: ignore[attr-defined]

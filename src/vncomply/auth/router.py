@@ -48,13 +48,9 @@ async def list_api_keys(
         if len(rows) == page.limit
         else None
     )
-    return Page(
-        items=[ApiKeyOut.model_validate(k, from_attributes=True) for k in rows], next_cursor=nxt
-    )
+    return Page(items=[ApiKeyOut.model_validate(k, from_attributes=True) for k in rows], next_cursor=nxt)
 
 
 @router.delete("/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key")
 async def revoke_api_key(key_id: uuid.UUID, session: SessionDep, actor: Admin) -> ApiKeyOut:
-    return ApiKeyOut.model_validate(
-        await service.revoke_key(session, actor, key_id), from_attributes=True
-    )
+    return ApiKeyOut.model_validate(await service.revoke_key(session, actor, key_id), from_attributes=True)

@@ -85,16 +85,13 @@ async def create_key(
     return key, raw
 
 
-async def list_keys(
-    session: AsyncSession, after: tuple[str, str] | None, limit: int
-) -> list[ApiKey]:
+async def list_keys(session: AsyncSession, after: tuple[str, str] | None, limit: int) -> list[ApiKey]:
     stmt = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id).limit(limit)
     if after is not None:
         from sqlalchemy import tuple_
 
         stmt = stmt.where(
-            tuple_(ApiKey.created_at, ApiKey.id)
-            > (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
+            tuple_(ApiKey.created_at, ApiKey.id) > (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
         )
     return list((await session.scalars(stmt)).all())
 

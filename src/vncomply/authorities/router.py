@@ -17,9 +17,7 @@ router = APIRouter(prefix="/v1/authorities", tags=["authorities"], route_class=I
 
 @router.post("", status_code=201, response_model=AuthorityOut, summary="Register an authority")
 @idempotent
-async def create_authority(
-    body: AuthorityCreate, session: SessionDep, actor: Admin
-) -> AuthorityOut:
+async def create_authority(body: AuthorityCreate, session: SessionDep, actor: Admin) -> AuthorityOut:
     return service.to_out(await service.create(session, actor, body))
 
 

@@ -44,10 +44,7 @@ class AuthorityCreate(BaseModel):
 
 class AuthorityUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-        | None
-    ) = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
     kind: AuthorityKind | None = None
     platforms: Literal["all"] | list[uuid.UUID] | None = None
 

@@ -37,11 +37,7 @@ async def _set_platforms(
         a.all_platforms, a.platforms = True, []
         return
     ids = set(platforms)
-    found = (
-        list((await session.scalars(select(Platform).where(Platform.id.in_(ids)))).all())
-        if ids
-        else []
-    )
+    found = list((await session.scalars(select(Platform).where(Platform.id.in_(ids)))).all()) if ids else []
     missing = ids - {p.id for p in found}
     if missing:
         raise InvalidInput(
@@ -86,15 +82,11 @@ async def update(
             raise InvalidInput('`platforms` cannot be null; send [] or "all"', field="platforms")
         await _set_platforms(session, a, body.platforms)
     await session.flush()
-    audit.record(
-        session, actor, "authority.updated", "authority", a.id, None, {"fields": sorted(changes)}
-    )
+    audit.record(session, actor, "authority.updated", "authority", a.id, None, {"fields": sorted(changes)})
     return a
 
 
-async def list_authorities(
-    session: AsyncSession, cursor: list[Any] | None, limit: int
-) -> list[Authority]:
+async def list_authorities(session: AsyncSession, cursor: list[Any] | None, limit: int) -> list[Authority]:
     stmt = select(Authority).order_by(Authority.created_at, Authority.id).limit(limit)
     if cursor:
         stmt = stmt.where(
@@ -104,9 +96,7 @@ async def list_authorities(
     return list((await session.scalars(stmt)).all())
 
 
-async def addressable(
-    session: AsyncSession, authority_id: uuid.UUID, platform_id: uuid.UUID
-) -> Authority:
+async def addressable(session: AsyncSession, authority_id: uuid.UUID, platform_id: uuid.UUID) -> Authority:
     """The authority, if it may address ``platform_id``; otherwise the platform is a 404 to it."""
     a = await get(session, authority_id)
     if not a.may_address(platform_id) or await session.get(Platform, platform_id) is None:

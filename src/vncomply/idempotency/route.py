@@ -66,12 +66,19 @@ async def claim(
     try:
         async with session.begin_nested():
             await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'"))
-            await session.execute(delete(IdempotencyRecord).where(ident, IdempotencyRecord.created_at < now - ttl))
+            await session.execute(
+                delete(IdempotencyRecord).where(ident, IdempotencyRecord.created_at < now - ttl)
+            )
             claimed = (
                 await session.execute(
                     insert(IdempotencyRecord)
-                    .values(key_id=principal.key_id, idem_key=idem_key, request_hash=digest,
-                            state="in_progress", created_at=now)
+                    .values(
+                        key_id=principal.key_id,
+                        idem_key=idem_key,
+                        request_hash=digest,
+                        state="in_progress",
+                        created_at=now,
+                    )
                     .on_conflict_do_nothing()
                     .returning(IdempotencyRecord.key_id)
                 )
@@ -127,8 +134,12 @@ class IdempotentRoute(APIRoute):
                 response = await handler(request)
             except _Replay as replay:
                 rec = replay.record
-                return Response(rec.body or b"", status_code=rec.status_code or 200,
-                                media_type=rec.content_type, headers={"Idempotent-Replayed": "true"})
+                return Response(
+                    rec.body or b"",
+                    status_code=rec.status_code or 200,
+                    media_type=rec.content_type,
+                    headers={"Idempotent-Replayed": "true"},
+                )
             ident = getattr(request.state, "idempotency", None)
             if ident is not None and 200 <= response.status_code < 300:
                 # Same transaction as the endpoint's change: committed together or not at all.

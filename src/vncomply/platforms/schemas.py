@@ -60,10 +60,7 @@ class PlatformCreate(BaseModel):
 
 class PlatformUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-        | None
-    ) = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
     legal_name: Text | None = None
     contact_point: ContactPoint | None = None
     monthly_vn_visits: int | None = Field(default=None, ge=0, le=10**12)

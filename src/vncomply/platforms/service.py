@@ -97,15 +97,11 @@ async def update(
             raise InvalidInput(f"`{field}` cannot be null", field=field)
         setattr(p, field, value)
     await session.flush()
-    audit.record(
-        session, actor, "platform.updated", "platform", p.id, p.id, {"fields": sorted(changes)}
-    )
+    audit.record(session, actor, "platform.updated", "platform", p.id, p.id, {"fields": sorted(changes)})
     return p
 
 
-async def list_platforms(
-    session: AsyncSession, cursor: list[Any] | None, limit: int
-) -> list[Platform]:
+async def list_platforms(session: AsyncSession, cursor: list[Any] | None, limit: int) -> list[Platform]:
     stmt = select(Platform).order_by(Platform.created_at, Platform.id).limit(limit)
     if cursor:
         stmt = stmt.where(
