@@ -54,3 +54,20 @@ def page_params(
     cursor: Annotated[str | None, Query(max_length=512, description="from `next_cursor`")] = None,
 ) -> PageParams:
     return PageParams(limit=limit, cursor=decode_cursor(cursor) if cursor else None)
+
+
+def created_id_after(model: Any, cursor: list[Any]) -> Any:
+    """Keyset condition for lists sorted by (created_at, id); a cursor that does not parse is a 422."""
+    from datetime import datetime
+    from uuid import UUID
+
+    from sqlalchemy import tuple_
+
+    try:
+        at, ident = datetime.fromisoformat(str(cursor[0])), UUID(str(cursor[1]))
+    except (IndexError, ValueError) as exc:
+        raise InvalidInput(
+            "`cursor` is not one we issued; pass the `next_cursor` of the previous page unchanged",
+            field="cursor",
+        ) from exc
+    return tuple_(model.created_at, model.id) > (at, ident)

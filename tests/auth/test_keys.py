@@ -116,3 +116,12 @@ async def test_platform_key_cannot_read_another_platform(client, db) -> None:
     r = await client.get(f"/v1/platforms/{b.platform_id}", headers=auth(a.officer))
     assert r.status_code == 404
     assert (await client.get(f"/v1/platforms/{a.platform_id}", headers=auth(a.officer))).status_code == 200
+
+
+async def test_malformed_cursor_is_422_not_500(client, db) -> None:
+    from vncomply.pagination import encode_cursor
+
+    admin = await admin_key(db)
+    for path in ("/v1/api-keys", "/v1/platforms", "/v1/authorities"):
+        r = await client.get(path, headers=auth(admin), params={"cursor": encode_cursor(["x", "y"])})
+        assert r.status_code == 422, (path, r.text)

@@ -41,8 +41,7 @@ async def create_api_key(body: ApiKeyCreate, session: SessionDep, actor: Admin) 
 async def list_api_keys(
     session: SessionDep, actor: Admin, page: Annotated[PageParams, Depends(page_params)]
 ) -> Page[ApiKeyOut]:
-    after = (page.cursor[0], page.cursor[1]) if page.cursor else None
-    rows = await service.list_keys(session, after, page.limit)
+    rows = await service.list_keys(session, page.cursor, page.limit)
     nxt = (
         encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)])
         if len(rows) == page.limit

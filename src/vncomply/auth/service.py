@@ -7,6 +7,7 @@ import secrets
 import time
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,7 @@ from vncomply.auth.principal import Principal, Role
 from vncomply.authorities.models import Authority
 from vncomply.config import get_settings
 from vncomply.errors import InvalidInput, NotFound
+from vncomply.pagination import created_id_after
 from vncomply.platforms.models import Platform
 
 KEY_PREFIX = "vnc_"
@@ -85,14 +87,10 @@ async def create_key(
     return key, raw
 
 
-async def list_keys(session: AsyncSession, after: tuple[str, str] | None, limit: int) -> list[ApiKey]:
+async def list_keys(session: AsyncSession, cursor: list[Any] | None, limit: int) -> list[ApiKey]:
     stmt = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id).limit(limit)
-    if after is not None:
-        from sqlalchemy import tuple_
-
-        stmt = stmt.where(
-            tuple_(ApiKey.created_at, ApiKey.id) > (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
-        )
+    if cursor:
+        stmt = stmt.where(created_id_after(ApiKey, cursor))
     return list((await session.scalars(stmt)).all())
 
 

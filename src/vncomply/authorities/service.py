@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +14,7 @@ from vncomply.auth.principal import Principal
 from vncomply.authorities.models import Authority
 from vncomply.authorities.schemas import AuthorityCreate, AuthorityOut, AuthorityUpdate
 from vncomply.errors import Conflict, InvalidInput, NotFound
+from vncomply.pagination import created_id_after
 from vncomply.platforms.models import Platform
 
 
@@ -89,10 +89,7 @@ async def update(
 async def list_authorities(session: AsyncSession, cursor: list[Any] | None, limit: int) -> list[Authority]:
     stmt = select(Authority).order_by(Authority.created_at, Authority.id).limit(limit)
     if cursor:
-        stmt = stmt.where(
-            tuple_(Authority.created_at, Authority.id)
-            > (datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1]))
-        )
+        stmt = stmt.where(created_id_after(Authority, cursor))
     return list((await session.scalars(stmt)).all())
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply import clock, rulebook
@@ -14,6 +14,7 @@ from vncomply.audit import service as audit
 from vncomply.auth.principal import Principal
 from vncomply.clock import VN_TZ
 from vncomply.errors import InvalidInput, NotFound
+from vncomply.pagination import created_id_after
 from vncomply.platforms.models import Platform
 from vncomply.platforms.schemas import PlatformCreate, PlatformOut, PlatformUpdate
 
@@ -104,8 +105,5 @@ async def update(
 async def list_platforms(session: AsyncSession, cursor: list[Any] | None, limit: int) -> list[Platform]:
     stmt = select(Platform).order_by(Platform.created_at, Platform.id).limit(limit)
     if cursor:
-        stmt = stmt.where(
-            tuple_(Platform.created_at, Platform.id)
-            > (datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1]))
-        )
+        stmt = stmt.where(created_id_after(Platform, cursor))
     return list((await session.scalars(stmt)).all())
