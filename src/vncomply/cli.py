@@ -310,7 +310,7 @@ async def _dev_admin_key(session: AsyncSession, saved: str | None) -> str | None
     from vncomply.auth.service import authenticate, create_key
 
     if saved:
-        principal = await authenticate(session, saved)
+        principal = await authenticate(saved)
         if principal is not None and principal.role is Role.admin:
             return saved
     usable = await session.scalar(

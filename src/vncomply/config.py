@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
+    # The permission check's own pool (plain psycopg, prepared statements): per API process.
+    db_read_pool_size: int = Field(default=10, ge=1)
+    db_read_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     key_cache_seconds: float = Field(default=1.0, ge=0, le=1.0)
     # Rate limits per API key: requests per second with a burst, per role.
     rate_limit_admin: Annotated[list[int], NoDecode] = [50, 100]

@@ -7,14 +7,17 @@ answers 500 and never 200. Workers use ``session_scope()``. Services never commi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import DateTime, MetaData, make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -78,11 +81,57 @@ def use_sessionmaker(maker: async_sessionmaker[AsyncSession] | None) -> None:
 
 
 async def dispose_engine() -> None:
-    global _engine, _sessionmaker
+    global _engine, _sessionmaker, _read_pool
     if _engine is not None:
         await _engine.dispose()
+    if _read_pool is not None:
+        await _read_pool.close()
     _engine = None
     _sessionmaker = None
+    _read_pool = None
+
+
+# The hot read path (the permission check, called on every post) skips the ORM: a plain psycopg pool
+# in autocommit (no BEGIN/COMMIT round trips) whose statements are server-side prepared. The ORM
+# engine keeps `prepare_threshold=None` because its statements are many and varied; these are two.
+_read_pool: AsyncConnectionPool | None = None
+_read_pool_lock = asyncio.Lock()
+
+
+async def _open_read_pool() -> AsyncConnectionPool:
+    global _read_pool
+    async with _read_pool_lock:
+        if _read_pool is None:
+            s = get_settings()
+            conninfo = make_url(database_url()).set(drivername="postgresql")
+            pool: AsyncConnectionPool = AsyncConnectionPool(
+                conninfo.render_as_string(hide_password=False),
+                min_size=1,
+                max_size=s.db_read_pool_size,
+                timeout=s.db_read_timeout_seconds,
+                kwargs={"autocommit": True, "prepare_threshold": 0},
+                open=False,
+            )
+            await pool.open()
+            _read_pool = pool
+    return _read_pool
+
+
+async def read_rows(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Run one read-only statement (psycopg ``%(name)s`` parameters) on the hot read pool.
+
+    When the session factory is bound to a single connection (the test harness's outer
+    transaction), the statement runs there instead, so it sees what the test wrote.
+    """
+    maker = _sessionmaker
+    if maker is not None and isinstance(maker.kw.get("bind"), AsyncConnection):
+        async with maker() as session:
+            result = await (await session.connection()).exec_driver_sql(sql, dict(params))
+            return [tuple(r) for r in result]
+    pool = _read_pool or await _open_read_pool()
+    async with pool.connection() as conn:
+        cur = await conn.execute(sql, params)
+        return await cur.fetchall()
 
 
 @asynccontextmanager

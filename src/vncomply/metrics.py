@@ -23,3 +23,13 @@ REDIS_FAILURES = Counter(
     "Redis calls that failed and were served without Redis",
     ["what"],
 )
+PERMISSION_FAST_PATH = Counter(
+    "vncomply_permission_fast_path_total",
+    "Permission checks answered by the fast path (served) or handed on to the full route",
+    ["outcome"],
+)
+PERMISSION_BATCH_SIZE = Histogram(
+    "vncomply_permission_coalesced_batch_size",
+    "Single permission checks answered by one statement (coalesced under load)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1000),
+)

@@ -47,6 +47,14 @@ class Decision:
     reset_seconds: int
     retry_after: int
 
+    def headers(self) -> dict[str, str]:
+        """The IETF draft RateLimit headers every limited response carries."""
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_seconds),
+        }
+
 
 _last_warning = 0.0
 _script_sha: str | None = None

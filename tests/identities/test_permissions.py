@@ -13,6 +13,8 @@ from vncomply import clock
 from vncomply.blocks.models import AccountBlock
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+# Savepoint statements come from the test harness's outer transaction, not from the app.
+HARNESS = ("SAVEPOINT", "RELEASE", "ROLLBACK TO SAVEPOINT")
 ALL = ("post", "comment", "share", "livestream", "livestream_commercial")
 
 
@@ -204,7 +206,7 @@ async def test_one_statement(client, db):
         statements.clear()
         p = await _perm(client, k.platform, "a")
         assert p["blocked_until"] is not None
-        user = [s for s in statements if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE"))]
+        user = [s for s in statements if not s.lstrip().upper().startswith(HARNESS)]
         assert len(user) == 1, user
         assert "account_blocks" in user[0]
         assert "identities" in user[0]
@@ -215,15 +217,17 @@ async def test_one_statement(client, db):
             headers=auth(k.platform),
         )
         assert r.status_code == 200
-        user = [s for s in statements if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE"))]
+        user = [s for s in statements if not s.lstrip().upper().startswith(HARNESS)]
         assert len(user) == 1, user
     finally:
         event.remove(sync_engine, "before_cursor_execute", count)
 
 
-async def test_hot_path_outside_a_transaction(committed):
-    """With a real engine (no outer test transaction) the check runs in autocommit: no BEGIN."""
+async def test_hot_path_outside_a_transaction(committed, monkeypatch):
+    """With a real database (no outer test transaction) the check reads through the hot read pool:
+    plain psycopg in autocommit (no BEGIN/COMMIT round trips), statements prepared."""
     from tests.factories import make_platform
+    from vncomply import db as dbmod
     from vncomply.auth.principal import Principal, Role
     from vncomply.identities import permissions
     from vncomply.identities import service as identity_service
@@ -234,11 +238,18 @@ async def test_hot_path_outside_a_transaction(committed):
         actor = Principal(pid, Role.platform, pid, None)
         await identity_service.put_identity(s, actor, "a", IdentityIn.model_validate(body()))
         await s.commit()
-    async with committed() as s:
-        p = await permissions.check_account(s, pid, "a")
-        assert p["verified"] is True
-        raw = await (await s.connection()).get_raw_connection()
-        assert raw.driver_connection.autocommit is True
-        res = await permissions.check_batch(s, pid, "post", ["a", "b"])
-        assert [r["allowed"] for r in res] == [True, False]
-        await s.commit()
+    from vncomply.config import get_settings
+
+    await dbmod.dispose_engine()
+    monkeypatch.setattr(get_settings(), "db_read_pool_size", 1)  # one connection: inspect its state
+    p = await permissions.check_account(pid, "a")
+    assert p["verified"] is True
+    res = await permissions.check_batch(pid, "post", ["a", "b"])
+    assert [r["allowed"] for r in res] == [True, False]
+    pool = dbmod._read_pool
+    assert pool is not None
+    async with pool.connection() as conn:
+        assert conn.autocommit is True
+        cur = await conn.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [r[0] for r in await cur.fetchall()]
+    assert sum("account_blocks" in p for p in prepared) == 2  # the single and the batch statement

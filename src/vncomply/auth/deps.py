@@ -16,20 +16,18 @@ from vncomply import ratelimit
 from vncomply.auth import service
 from vncomply.auth.principal import Principal, Role
 from vncomply.config import get_settings
-from vncomply.db import SessionDep
 from vncomply.errors import Forbidden, RateLimited, Unauthenticated
 
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer vnc_…`")
 
 
 async def authenticated(
-    session: SessionDep,
     response: Response,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthenticated()
-    principal = await service.authenticate(session, creds.credentials)
+    principal = await service.authenticate(creds.credentials)
     if principal is None:
         raise Unauthenticated()
     await _rate_limit(principal, response)
@@ -41,11 +39,7 @@ async def _rate_limit(principal: Principal, response: Response) -> None:
     decision = await ratelimit.check(str(principal.key_id), rate, burst)
     if decision is None:
         return
-    headers = {
-        "RateLimit-Limit": str(decision.limit),
-        "RateLimit-Remaining": str(decision.remaining),
-        "RateLimit-Reset": str(decision.reset_seconds),
-    }
+    headers = decision.headers()
     if not decision.allowed:
         raise RateLimited(
             f"This key may make {rate} requests per second (bursts of {burst}); "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
@@ -18,11 +19,14 @@ from vncomply.auth.models import ApiKey
 from vncomply.auth.principal import Principal, Role
 from vncomply.authorities.models import Authority
 from vncomply.config import get_settings
+from vncomply.db import read_rows
 from vncomply.errors import InvalidInput, NotFound
+from vncomply.logs import get_logger
 from vncomply.pagination import created_id_after
 from vncomply.platforms.models import Platform
 
 KEY_PREFIX = "vnc_"
+log = get_logger("vncomply.auth")
 
 
 def hash_key(raw: str) -> bytes:
@@ -101,8 +105,14 @@ async def revoke_key(session: AsyncSession, actor: Principal, key_id: uuid.UUID)
     if key.revoked_at is None:
         key.revoked_at = clock.now()
         audit.record(session, actor, "api_key.revoked", "api_key", key.id, key.platform_id)
-    _cache.pop(key.key_hash, None)
+    _forget(key.key_hash)
     return key
+
+
+def _forget(digest: bytes) -> None:
+    global _generation
+    _generation += 1
+    _cache.pop(digest, None)
 
 
 async def ensure_key(session: AsyncSession, raw: str, role: Role, name: str) -> bool:
@@ -114,46 +124,72 @@ async def ensure_key(session: AsyncSession, raw: str, role: Role, name: str) -> 
 
 
 # Positive lookups are cached for at most `key_cache_seconds` (<= 1 s), so a revocation made in any
-# process takes effect within a second; revocations in this process evict at once.
+# process takes effect within a second; revocations in this process evict at once. A busy key is
+# refreshed in the background during the last quarter of its window, and concurrent misses share
+# one lookup, so a hot key never makes a burst of requests wait on the database together.
 _cache: dict[bytes, tuple[float, Principal, datetime | None]] = {}
 _CACHE_MAX = 10_000
+_REFRESH_AHEAD = 0.25
+_inflight: dict[bytes, asyncio.Task[Principal | None]] = {}
+_generation = 0  # bumped by every local revocation: a lookup begun before it must not re-cache
+_LOOKUP = (
+    "SELECT id, role, platform_id, authority_id, expires_at, revoked_at FROM api_keys "
+    "WHERE key_hash = %(key_hash)s"
+)
 
 
-async def authenticate(session: AsyncSession, raw: str) -> Principal | None:
+def _valid(principal: Principal, expires: datetime | None) -> Principal | None:
+    return None if expires is not None and expires <= clock.now() else principal
+
+
+async def _fetch(digest: bytes) -> Principal | None:
+    generation = _generation
+    rows = await read_rows(_LOOKUP, {"key_hash": digest})
+    row = rows[0] if rows else None
+    if row is None or row[5] is not None:
+        _cache.pop(digest, None)
+        return None
+    principal = Principal(row[0], Role(row[1]), row[2], row[3])
+    ttl = get_settings().key_cache_seconds
+    if ttl > 0 and generation == _generation:
+        if len(_cache) >= _CACHE_MAX:
+            _cache.clear()
+        _cache[digest] = (time.monotonic() + ttl, principal, row[4])
+    return _valid(principal, row[4])
+
+
+def _lookup(digest: bytes) -> asyncio.Task[Principal | None]:
+    task = _inflight.get(digest)
+    if task is None or task.get_loop() is not asyncio.get_running_loop():
+        task = asyncio.get_running_loop().create_task(_fetch(digest))
+        _inflight[digest] = task
+        task.add_done_callback(lambda t: _settled(digest, t))
+    return task
+
+
+def _settled(digest: bytes, task: asyncio.Task[Principal | None]) -> None:
+    if _inflight.get(digest) is task:
+        del _inflight[digest]
+    if not task.cancelled() and task.exception() is not None:
+        # Retrieved here so a background refresh that failed is not reported as "never retrieved";
+        # a request waiting on the same lookup still gets the exception.
+        log.warning("api_key_lookup_failed", error_type=type(task.exception()).__name__)
+
+
+async def authenticate(raw: str) -> Principal | None:
+    """The key's principal, or None for an unknown, revoked, expired or malformed key."""
     if not raw.startswith(KEY_PREFIX) or len(raw) > 200:
         return None
     digest = hash_key(raw)
-    ttl = get_settings().key_cache_seconds
     hit = _cache.get(digest)
-    now_mono = time.monotonic()
-    if hit is not None and hit[0] > now_mono:
-        principal, expires = hit[1], hit[2]
-    else:
-        row = (
-            await session.execute(
-                select(
-                    ApiKey.id,
-                    ApiKey.role,
-                    ApiKey.platform_id,
-                    ApiKey.authority_id,
-                    ApiKey.expires_at,
-                    ApiKey.revoked_at,
-                ).where(ApiKey.key_hash == digest)
-            )
-        ).first()
-        if row is None or row.revoked_at is not None:
-            _cache.pop(digest, None)
-            return None
-        principal = Principal(row.id, Role(row.role), row.platform_id, row.authority_id)
-        expires = row.expires_at
-        if ttl > 0:
-            if len(_cache) >= _CACHE_MAX:
-                _cache.clear()
-            _cache[digest] = (now_mono + ttl, principal, expires)
-    if expires is not None and expires <= clock.now():
-        return None
-    return principal
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        if hit[0] - now < _REFRESH_AHEAD * get_settings().key_cache_seconds and digest not in _inflight:
+            _lookup(digest)
+        return _valid(hit[1], hit[2])
+    return await asyncio.shield(_lookup(digest))
 
 
 def clear_cache() -> None:
     _cache.clear()
+    _inflight.clear()

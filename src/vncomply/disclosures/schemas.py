@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from vncomply.identities.validation import ACCOUNT_ID_MAX, ACCOUNT_ID_PATTERN
+
 
 class DisclosureField(StrEnum):
     full_name = "full_name"
@@ -49,7 +51,9 @@ class Decision(StrEnum):
 
 Text2000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 RefNo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-AccountId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")]
+AccountId = Annotated[
+    str, StringConstraints(min_length=1, max_length=ACCOUNT_ID_MAX, pattern=ACCOUNT_ID_PATTERN)
+]
 
 
 class Subject(BaseModel):

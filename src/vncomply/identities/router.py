@@ -29,6 +29,7 @@ from vncomply.identities.schemas import (
     SearchIn,
     SearchOut,
 )
+from vncomply.identities.validation import ACCOUNT_ID_MAX, ACCOUNT_ID_PATTERN
 from vncomply.problems import problem_response
 
 router = APIRouter(route_class=IdempotentRoute)
@@ -40,8 +41,8 @@ AccountPath = Annotated[
     str,
     Path(
         min_length=1,
-        max_length=128,
-        pattern=r"^[A-Za-z0-9._:@-]+$",
+        max_length=ACCOUNT_ID_MAX,
+        pattern=ACCOUNT_ID_PATTERN,
         description="the platform's own account id (1-128 of A-Z a-z 0-9 . _ : @ -)",
     ),
 ]
@@ -179,9 +180,11 @@ async def confirm_phone_verification(
     tags=["permissions"],
     summary="May this account post, comment, share, livestream?",
 )
-async def account_permissions(account_id: AccountPath, session: SessionDep, actor: PlatformKey) -> Response:
-    # Serialised by hand: this is the hot path and the shape is fixed (PermissionsOut documents it).
-    result = await permissions.check_account(session, actor.require_platform(), account_id)
+async def account_permissions(account_id: AccountPath, actor: PlatformKey) -> Response:
+    # Most calls never get here: identities/fastpath.py answers them in front of the router and hands
+    # on only what needs this route (an uncached key, a bad id, a 429). Both serialise the same way;
+    # by hand, as the shape is fixed (PermissionsOut documents it).
+    result = await permissions.check_account(actor.require_platform(), account_id)
     return Response(orjson.dumps(result, option=orjson.OPT_UTC_Z), media_type=JSON)
 
 
@@ -191,8 +194,6 @@ async def account_permissions(account_id: AccountPath, session: SessionDep, acto
     tags=["permissions"],
     summary="The same for up to 1,000 accounts and one action",
 )
-async def check_permissions(body: CheckIn, session: SessionDep, actor: PlatformKey) -> Response:
-    results = await permissions.check_batch(
-        session, actor.require_platform(), body.action.value, body.account_ids
-    )
+async def check_permissions(body: CheckIn, actor: PlatformKey) -> Response:
+    results = await permissions.check_batch(actor.require_platform(), body.action.value, body.account_ids)
     return Response(orjson.dumps({"results": results}), media_type=JSON)

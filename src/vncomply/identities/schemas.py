@@ -9,10 +9,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from vncomply.identities.validation import ACCOUNT_ID_MAX, ACCOUNT_ID_PATTERN
+
 Str200 = Annotated[str, StringConstraints(max_length=400)]
 PhoneStr = Annotated[str, StringConstraints(max_length=64)]
 IdStr = Annotated[str, StringConstraints(max_length=64)]
-AccountId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")]
+AccountId = Annotated[
+    str, StringConstraints(min_length=1, max_length=ACCOUNT_ID_MAX, pattern=ACCOUNT_ID_PATTERN)
+]
 
 
 class Method(StrEnum):
