@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import re
@@ -33,6 +34,8 @@ __all__ = [
     "DecryptionError",
     "KeyRing",
     "aad_for",
+    "aad_prefix",
+    "aad_with",
     "blind_index",
     "decode_key",
     "decrypt",
@@ -90,7 +93,7 @@ class KeyRing:
     ``repr`` never shows key material, so a ring can sit in settings objects that get logged.
     """
 
-    __slots__ = ("_keys", "active_key_id")
+    __slots__ = ("_aead", "_keys", "active_key_id")
 
     def __init__(self, keys: Mapping[str, bytes], active_key_id: str) -> None:
         if not keys:
@@ -103,6 +106,8 @@ class KeyRing:
         if active_key_id not in keys:
             raise ValueError(f"active key id {active_key_id!r} is not in the ring (have: {', '.join(keys)})")
         self._keys: dict[str, bytes] = {k: bytes(v) for k, v in keys.items()}
+        # One cipher object per key: building it costs more than sealing a short field.
+        self._aead: dict[str, AESGCM] = {k: AESGCM(v) for k, v in self._keys.items()}
         self.active_key_id = active_key_id
 
     @classmethod
@@ -143,6 +148,9 @@ class KeyRing:
     def get(self, key_id: str) -> bytes | None:
         return self._keys.get(key_id)
 
+    def aead(self, key_id: str) -> AESGCM | None:
+        return self._aead.get(key_id)
+
     def __contains__(self, key_id: object) -> bool:
         return key_id in self._keys
 
@@ -150,6 +158,7 @@ class KeyRing:
         return f"KeyRing(key_ids={list(self._keys)!r}, active_key_id={self.active_key_id!r})"
 
 
+@functools.lru_cache(maxsize=4096)
 def _platform_bytes(platform_id: UUID | str) -> bytes:
     # A UUID given as text in any case/format must derive the same keys and AAD as the UUID object.
     if isinstance(platform_id, UUID):
@@ -167,9 +176,26 @@ def _length_prefixed(parts: Iterable[bytes]) -> bytes:
 
 def aad_for(platform_id: UUID | str, account_id: str, field: str) -> bytes:
     """Associated data binding a ciphertext to its platform, account and field."""
-    return _length_prefixed((_AAD_LABEL, _platform_bytes(platform_id), account_id.encode(), field.encode()))
+    return aad_prefix(platform_id, account_id) + _field_part(field)
 
 
+def aad_prefix(platform_id: UUID | str, account_id: str) -> bytes:
+    """The platform-and-account part of ``aad_for``: ``aad_with(prefix, field)`` equals
+    ``aad_for(platform_id, account_id, field)`` (the encoding is a concatenation), so a row with
+    several fields builds it once."""
+    return _length_prefixed((_AAD_LABEL, _platform_bytes(platform_id), account_id.encode()))
+
+
+def aad_with(prefix: bytes, field: str) -> bytes:
+    return prefix + _field_part(field)
+
+
+@functools.lru_cache(maxsize=64)
+def _field_part(field: str) -> bytes:
+    return _length_prefixed((field.encode(),))
+
+
+@functools.lru_cache(maxsize=64)
 def _header(key_id: str) -> bytes:
     kid = key_id.encode()
     return bytes((BLOB_VERSION, len(kid))) + kid
@@ -179,7 +205,9 @@ def encrypt(ring: KeyRing, plaintext: str, aad: bytes) -> bytes:
     """Encrypt under the ring's active key with a fresh random nonce."""
     header = _header(ring.active_key_id)
     nonce = secrets.token_bytes(NONCE_BYTES)
-    ct = AESGCM(ring.active_key).encrypt(nonce, plaintext.encode(), header + aad)
+    aead = ring.aead(ring.active_key_id)
+    assert aead is not None  # the ring's constructor checks the active key is in it
+    ct = aead.encrypt(nonce, plaintext.encode(), header + aad)
     return header + nonce + ct
 
 
@@ -209,11 +237,11 @@ def key_id_of(blob: bytes) -> str:
 
 def decrypt(ring: KeyRing, blob: bytes, aad: bytes) -> str:
     header, key_id, nonce, ct = _split(blob)
-    key = ring.get(key_id)
-    if key is None:
+    aead = ring.aead(key_id)
+    if aead is None:
         raise DecryptionError(f"ciphertext was encrypted with key {key_id!r}, which is not in the ring")
     try:
-        plaintext = AESGCM(key).decrypt(nonce, ct, header + aad)
+        plaintext = aead.decrypt(nonce, ct, header + aad)
     except InvalidTag:
         raise DecryptionError(
             "ciphertext failed authentication (tampered, or read with the wrong platform, account or field)"
@@ -233,10 +261,14 @@ def blind_index(key: bytes, platform_id: UUID | str, value: str) -> bytes:
 
     Callers must normalise first (E.164 phone, digits-only ID) or equal values will not match.
     """
+    return hmac.digest(_platform_bi_key(key, platform_id), value.encode(), "sha256")
+
+
+@functools.lru_cache(maxsize=4096)
+def _platform_bi_key(key: bytes, platform_id: UUID | str) -> bytes:
     if len(key) != KEY_BYTES:
         raise ValueError(f"blind index key is {len(key)} bytes; it must be {KEY_BYTES}")
-    derived = hmac.new(key, _BI_LABEL + _platform_bytes(platform_id), hashlib.sha256).digest()
-    return hmac.new(derived, value.encode(), hashlib.sha256).digest()
+    return hmac.new(key, _BI_LABEL + _platform_bytes(platform_id), hashlib.sha256).digest()
 
 
 def generate_key() -> str:

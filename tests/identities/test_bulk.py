@@ -200,3 +200,33 @@ async def test_needs_ndjson_content_type(client, db):
     assert r.headers["content-type"] == "application/problem+json"
     r = await client.post("/v1/identities/bulk", content=line("a"), headers=NDJSON)
     assert r.status_code == 401
+
+
+async def test_a_stream_that_breaks_mid_way_stores_nothing(committed):
+    """The client goes away after two and a half chunks: the chunk being stored is stopped, the
+    error reaches the request (whose transaction then rolls back) and no task is left behind."""
+    import asyncio
+
+    from starlette.requests import ClientDisconnect
+
+    from tests.factories import make_platform
+    from vncomply.auth.principal import Principal, Role
+
+    async with committed() as s:
+        pid = await make_platform(s)
+        await s.commit()
+    actor = Principal(pid, Role.platform, pid, None)
+
+    async def breaks() -> AsyncIterator[bytes]:
+        for i in range(25):
+            yield line(f"b{i}", phone_number=phone(i)) + b"\n"
+        raise ClientDisconnect()
+
+    async with committed() as s:
+        with pytest.raises(ClientDisconnect):
+            await bulk.ingest(s, actor, breaks(), chunk_size=10)
+        await s.rollback()
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert not [t for t in others if "_store" in repr(t.get_coro())]
+    async with committed() as s:
+        assert (await s.execute(text("SELECT count(*) FROM identities"))).scalar() == 0

@@ -9,6 +9,7 @@ only rejects itself. One audit record per stored chunk. Error details are capped
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
 from vncomply.auth.principal import Principal
+from vncomply.crypto import KeyRing
 from vncomply.identities.keys import bi_key, ring
 from vncomply.identities.prepare import COLUMNS, Prepared, prepare
 from vncomply.identities.schemas import BulkError, BulkLine, BulkOut
@@ -30,6 +32,7 @@ from vncomply.identities.validation import ValidationProblem, validate_account_i
 from vncomply.logs import get_logger
 
 CHUNK = 2000
+YIELD_EVERY = 100  # lines between yields to the event loop while parsing
 MAX_ERRORS = 1000
 MAX_LINE_BYTES = 64 * 1024
 STAGE = "identities_stage"
@@ -113,6 +116,49 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+class _Chunks:
+    """Collects prepared lines into chunks and stores each chunk while the next one is built.
+
+    Chunk N is stored while chunk N+1 is parsed and encrypted, so PostgreSQL's work (COPY, upsert,
+    index maintenance) runs on its own core meanwhile. One chunk is in the database at a time, in
+    order, on the request's one session; at most two chunks are in memory.
+    """
+
+    def __init__(self, session: AsyncSession, actor: Principal, res: _Result, size: int) -> None:
+        self.session, self.actor, self.res, self.size = session, actor, res, size
+        self.pending: dict[str, tuple[int, Prepared]] = {}  # account_id → its latest line here
+        # Earlier lines for an account replaced later in the same chunk share that line's fate.
+        self.superseded: dict[str, list[int]] = {}
+        self.storing: asyncio.Task[None] | None = None
+
+    async def add(self, line_no: int, account_id: str, prep: Prepared) -> None:
+        if account_id in self.pending:
+            self.superseded.setdefault(account_id, []).append(self.pending[account_id][0])
+        self.pending[account_id] = (line_no, prep)
+        if len(self.pending) >= self.size:
+            await self.flush()
+
+    async def flush(self) -> None:
+        await self.wait()
+        if self.pending:
+            chunk, superseded = self.pending, self.superseded
+            self.pending, self.superseded = {}, {}
+            self.storing = asyncio.ensure_future(
+                _store(self.session, self.actor, chunk, superseded, self.res)
+            )
+
+    async def wait(self) -> None:
+        if self.storing is not None:
+            storing, self.storing = self.storing, None
+            await storing
+
+    async def abandon(self) -> None:
+        """The request failed mid-stream: stop the chunk in flight (the transaction rolls back)."""
+        if self.storing is not None and not self.storing.done():
+            self.storing.cancel()
+            await asyncio.gather(self.storing, return_exceptions=True)
+
+
 async def ingest(
     session: AsyncSession,
     actor: Principal,
@@ -123,40 +169,19 @@ async def ingest(
     kr, bk = ring(), bi_key()
     res = _Result()
     await session.execute(_CREATE_STAGE)
-    pending: dict[str, tuple[int, Prepared]] = {}  # account_id → latest line for it in the chunk
-    # Earlier lines for an account replaced later in the same chunk share that line's fate.
-    superseded: dict[str, list[int]] = {}
-
-    async def flush() -> None:
-        if pending:
-            await _store(session, actor, pending, superseded, res)
-        pending.clear()
-        superseded.clear()
-
-    async for line_no, raw in lines(stream):
-        if raw is None:
-            res.reject(line_no, None, f"line is longer than {MAX_LINE_BYTES} bytes")
-            continue
-        if not raw.strip():
-            continue  # blank lines (e.g. a trailing newline) are not records
-        try:
-            body = BulkLine.model_validate_json(raw)
-        except ValidationError as exc:
-            res.reject(line_no, _account_id_of(raw), _describe(exc))
-            continue
-        try:
-            account_id = validate_account_id(body.account_id)
-            prep = prepare(platform_id, account_id, body, keyring=kr, bikey=bk)
-        except ValidationProblem as p:
-            res.reject(line_no, body.account_id[:128], f"{p.field}: {p.message}")
-            continue
-        if account_id in pending:
-            superseded.setdefault(account_id, []).append(pending[account_id][0])
-        pending[account_id] = (line_no, prep)
-        if len(pending) >= chunk_size:
-            await flush()
-            await asyncio.sleep(0)  # let other requests on this worker run between chunks
-    await flush()
+    chunks = _Chunks(session, actor, res, chunk_size)
+    try:
+        async for line_no, raw in lines(stream):
+            if line_no % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the chunk being stored (and other requests) move on
+            parsed = _parse_line(line_no, raw, platform_id, kr, bk, res)
+            if parsed is not None:
+                await chunks.add(line_no, *parsed)
+        await chunks.flush()
+        await chunks.wait()
+    except BaseException:
+        await chunks.abandon()
+        raise
     log.info("identities.bulk", accepted=res.accepted, rejected=res.rejected, chunks=res.chunks)
     return BulkOut(
         accepted=res.accepted,
@@ -164,6 +189,28 @@ async def ingest(
         errors=res.errors,
         errors_truncated=res.rejected > len(res.errors),
     )
+
+
+def _parse_line(
+    line_no: int, raw: bytes | None, platform_id: uuid.UUID, kr: KeyRing, bk: bytes, res: _Result
+) -> tuple[str, Prepared] | None:
+    """Validate and encrypt one line; None (and the rejection recorded) when it is bad."""
+    if raw is None:
+        res.reject(line_no, None, f"line is longer than {MAX_LINE_BYTES} bytes")
+        return None
+    if not raw.strip():
+        return None  # blank lines (e.g. a trailing newline) are not records
+    try:
+        body = BulkLine.model_validate_json(raw)
+    except ValidationError as exc:
+        res.reject(line_no, _account_id_of(raw), _describe(exc))
+        return None
+    try:
+        account_id = validate_account_id(body.account_id)
+        return account_id, prepare(platform_id, account_id, body, keyring=kr, bikey=bk)
+    except ValidationProblem as p:
+        res.reject(line_no, body.account_id[:128], f"{p.field}: {p.message}")
+        return None
 
 
 async def _store(

@@ -16,7 +16,7 @@ import orjson
 
 from vncomply import clock
 from vncomply.config import get_settings
-from vncomply.crypto import KeyRing, aad_for, blind_index, encrypt
+from vncomply.crypto import KeyRing, aad_prefix, aad_with, blind_index, encrypt
 from vncomply.identities.fastphone import normalize_phone_fast
 from vncomply.identities.keys import bi_key, ring
 from vncomply.identities.schemas import Guardian, IdentityIn, Method
@@ -162,8 +162,10 @@ def prepare(
             "relationship}",
         )
 
+    aad = aad_prefix(platform_id, account_id)
+
     def enc(field: str, value: str) -> bytes:
-        return encrypt(kr, value, aad_for(platform_id, account_id, field))
+        return encrypt(kr, value, aad_with(aad, field))
 
     row: dict[str, Any] = {
         "platform_id": platform_id,

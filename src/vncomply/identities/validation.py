@@ -260,7 +260,9 @@ def normalize_full_name(raw: str) -> str:
     name = unicodedata.normalize("NFC", raw).strip()
     # Controls, format characters (zero-width, bidi overrides) and unassigned code points have no
     # place in a legal name and are a classic way to make two names look equal but differ.
-    for ch in name:
+    # isprintable() is false for every C* character (and for separators other than the space), so
+    # the per-character scan runs only for the rare name that might hold one.
+    for ch in "" if name.isprintable() else name:
         if unicodedata.category(ch).startswith("C"):
             raise ValidationProblem(
                 field,
@@ -274,7 +276,7 @@ def normalize_full_name(raw: str) -> str:
         raise ValidationProblem(
             field, f"full_name has {len(name)} characters; at most {MAX_NAME_CHARS} are allowed"
         )
-    if not any(unicodedata.category(ch).startswith("L") for ch in name):
+    if not any(map(str.isalpha, name)):  # isalpha: categories Lu Ll Lt Lm Lo, i.e. "L*"
         raise ValidationProblem(
             field, "full_name contains no letters; send the user's full name as on their ID"
         )
