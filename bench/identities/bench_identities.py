@@ -3,7 +3,7 @@ ingest vs a raw COPY — each figure printed next to its reference measured in t
 
     VNCOMPLY_BENCH_PG=postgresql://postgres@127.0.0.1:5432 \
     VNCOMPLY_REDIS_URL=redis://127.0.0.1:6379/0 \
-    BENCH_IDENTITIES=1000000 BENCH_BULK=100000 BENCH_SECONDS=20 \
+    BENCH_IDENTITIES=1000000 BENCH_BULK=1000000 BENCH_SECONDS=20 \
         .venv/bin/python bench/identities/bench_identities.py
 
 Creates (and drops first) the scratch database ``vnc_bench_ident``; needs ``wrk`` on PATH.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -35,7 +36,7 @@ REDIS = os.environ.get("VNCOMPLY_REDIS_URL", "redis://127.0.0.1:6379/0")
 DB = "vnc_bench_ident"
 DSN = f"{PG}/{DB}"
 N = int(os.environ.get("BENCH_IDENTITIES", "1000000"))
-BULK_N = int(os.environ.get("BENCH_BULK", "100000"))
+BULK_N = int(os.environ.get("BENCH_BULK", "1000000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 CONNS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 
@@ -216,7 +217,9 @@ def bench_permission(platform_id: uuid.UUID, key: str) -> None:
     app = serve("vncomply.app:create_app", 8192, {}, factory=True)
     try:
         wrk(8192, "perm.lua", key, 3)
+        before = coalescing(8192)
         got = wrk(8192, "perm.lua", key)
+        after = coalescing(8192)
     finally:
         stop(app)
     for name, r in (("bare ASGI + psycopg pool", ref), ("vncomply GET permissions", got)):
@@ -227,6 +230,28 @@ def bench_permission(platform_id: uuid.UUID, key: str) -> None:
     print(
         f"ratio throughput {got['rps'] / ref['rps']:.2f} (target >= 0.9), "
         f"p99 {got['p99'] / ref['p99']:.2f} x reference (target <= 2)"
+    )
+    served, handed_on, statements, checks = (a - b for a, b in zip(after, before, strict=True))
+    print(
+        f"vncomply: {served:.0f} answered by the fast path, {handed_on:.0f} handed on to the route; "
+        f"{checks:.0f} checks in {statements:.0f} statements "
+        f"({checks / max(statements, 1):.1f} per statement)"
+    )
+
+
+def coalescing(port: int) -> tuple[float, float, float, float]:
+    """(fast-path served, handed on, statements, checks) from the server's /metrics."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+
+    def value(name: str) -> float:
+        m = re.search(rf"^{re.escape(name)} ([\d.e+]+)$", text, re.M)
+        return float(m.group(1)) if m else 0.0
+
+    return (
+        value('vncomply_permission_fast_path_total{outcome="served"}'),
+        value('vncomply_permission_fast_path_total{outcome="handed_on"}'),
+        value("vncomply_permission_coalesced_batch_size_count"),
+        value("vncomply_permission_coalesced_batch_size_sum"),
     )
 
 
@@ -335,6 +360,8 @@ def bench_bulk(key: str) -> None:
 
 def main() -> None:
     which = set(sys.argv[1:]) or {"permission", "batch", "bulk"}
+    if which & {"permission", "batch"} and shutil.which("wrk") is None:
+        sys.exit("wrk is needed for the permission and batch benchmarks: apt-get install wrk")
     print(f"cpus: {os.cpu_count()}, database: {DSN}")
     platform_id, key = setup_database()
     if "permission" in which:

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     # The permission check's own pool (plain psycopg, prepared statements): per API process.
     db_read_pool_size: int = Field(default=10, ge=1)
     db_read_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Server-side prepared statements on that pool; off behind a PgBouncer older than 1.21.
+    db_read_prepared: bool = True
     key_cache_seconds: float = Field(default=1.0, ge=0, le=1.0)
     # Rate limits per API key: requests per second with a burst, per role.
     rate_limit_admin: Annotated[list[int], NoDecode] = [50, 100]

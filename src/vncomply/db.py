@@ -109,7 +109,7 @@ async def _open_read_pool() -> AsyncConnectionPool:
                 min_size=1,
                 max_size=s.db_read_pool_size,
                 timeout=s.db_read_timeout_seconds,
-                kwargs={"autocommit": True, "prepare_threshold": 0},
+                kwargs={"autocommit": True, "prepare_threshold": 0 if s.db_read_prepared else None},
                 open=False,
             )
             await pool.open()
