@@ -201,6 +201,40 @@ async def test_beat_heartbeat_age_follows_the_stamp(client) -> None:
     assert 29 <= age < 60
 
 
+async def test_a_slow_scrape_does_not_stall_other_requests(client) -> None:
+    """Collectors that query the database run in a thread, not on the event loop: a request made
+    while a slow collector is busy is answered before the scrape finishes."""
+    import asyncio
+    import threading
+    import time as _time
+
+    from prometheus_client import REGISTRY
+    from prometheus_client.registry import Collector
+
+    started = threading.Event()
+
+    class Slow(Collector):
+        def describe(self):  # type: ignore[no-untyped-def]
+            return []  # else register() would call collect() to learn the names
+
+        def collect(self):  # type: ignore[no-untyped-def]
+            started.set()
+            _time.sleep(0.5)  # like a synchronous query
+            return iter(())
+
+    slow = Slow()
+    REGISTRY.register(slow)
+    try:
+        scrape = asyncio.ensure_future(client.get("/metrics"))
+        while not started.is_set():
+            await asyncio.sleep(0.005)
+        assert (await client.get("/healthz")).status_code == 200
+        assert not scrape.done()
+        assert (await scrape).status_code == 200
+    finally:
+        REGISTRY.unregister(slow)
+
+
 # --------------------------------------------------------------------------------------------
 # commit before response
 

@@ -81,4 +81,7 @@ async def readyz() -> Response:
 async def metrics() -> Response:
     last = await heartbeat.last_beat()
     BEAT_HEARTBEAT_AGE.set(-1 if last is None else max(0.0, clock.now().timestamp() - last))
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    # In a thread: the deadline collectors query PostgreSQL synchronously (docs/deadlines.md), and
+    # on the event loop a scrape would stall every request in flight, permission checks included.
+    body = await asyncio.to_thread(generate_latest)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
