@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     )
     field_key_active: str | None = Field(default=None, description="key id new data is sealed with")
     blind_index_key: str = Field(default=DEV_BLIND_INDEX_KEY, description="HMAC key (base64url)")
+    # While blind indexes are re-computed under a new key (`vncomply keys rotate`), the old one:
+    # lookups match under either key until every row is re-indexed.
+    blind_index_key_previous: str | None = Field(default=None, description="HMAC key (base64url)")
     bootstrap_admin_key: str | None = None
     sweep_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
     log_level: str = "INFO"

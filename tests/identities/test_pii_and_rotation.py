@@ -95,11 +95,13 @@ async def test_rotate_batch_resumable(client, db, monkeypatch):
     try:
         kr = ring()
         assert kr.active_key_id == "k2"
-        assert await rotation.remaining(db) == 7
-        assert await rotation.rotate_batch(db, 4) == 4  # stop part-way ...
-        assert await rotation.remaining(db) == 3
-        assert await rotation.rotate_batch(db, 4) == 3  # ... and resume
-        assert await rotation.rotate_batch(db, 4) == 0
+        first = rotation.Rotation()
+        assert await first.remaining(db) == 7
+        assert await first.step(db, 4) == (4, 4)  # stop part-way ...
+        second = rotation.Rotation()  # ... and resume in a new run
+        assert await second.remaining(db) == 3
+        steps = [await second.step(db, 4) for _ in range(4)]
+        assert steps == [(0, 4), (2, 2), (1, 1), (0, 0)]  # passes over the done rows unchanged
         rows = (await db.execute(text("SELECT * FROM identities"))).mappings().all()
         for row in rows:
             assert row["key_id"] == "k2"
@@ -118,6 +120,84 @@ async def test_rotate_batch_resumable(client, db, monkeypatch):
         r = await client.get("/v1/identities/kid", headers=h)
         assert r.status_code == 200
         assert r.json()["masked"]["full_name"] == "N***** V** A*"
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+
+
+async def test_blind_index_key_rotation(client, db, monkeypatch):
+    """Change the blind-index key: while the old one is the previous key every lookup still matches
+    (search, OTP resend limit, OTP references, pending codes); `rotate` re-indexes every row; then
+    the old key can go."""
+    from vncomply.crypto import blind_index, decode_key
+    from vncomply.identities.keys import bi_fingerprint, bi_key
+
+    k = await platform_keys(db)
+    h, officer = auth(k.platform), auth(k.officer)
+    for acc in ("u0", "u1"):
+        await client.put(f"/v1/identities/{acc}", json=body(national_id=NID), headers=h)
+
+    async def start(account: str, phone: str) -> tuple[int, str]:
+        r = await client.post(
+            "/v1/phone-verifications", json={"account_id": account, "phone_number": phone}, headers=h
+        )
+        return r.status_code, r.json().get("id", "")
+
+    _, confirmed = await start("w", "0912000001")
+    r = await client.post(
+        f"/v1/phone-verifications/{confirmed}/confirm", json={"code": last_code()}, headers=h
+    )
+    assert r.status_code == 200
+    _, pending = await start("v", "0912000002")
+    pending_code = last_code()
+    for _ in range(3):
+        assert (await start("x", "0912000003"))[0] == 201
+    old = get_settings().blind_index_key
+    monkeypatch.setenv("VNCOMPLY_BLIND_INDEX_KEY", generate_key())
+    monkeypatch.setenv("VNCOMPLY_BLIND_INDEX_KEY_PREVIOUS", old)
+    reset_settings()
+    try:
+
+        async def search(**q: str) -> list[str]:
+            r = await client.post("/v1/identities/search", json=q, headers=officer)
+            assert r.status_code == 200, r.text
+            return [i["account_id"] for i in r.json()["items"]]
+
+        # Mid-rotation: rows under either key are found and honoured.
+        assert await search(phone_number=PHONE) == ["u0", "u1"]
+        assert await search(national_id=NID) == ["u0", "u1"]
+        assert (await start("x", "0912000003"))[0] == 429  # the 3 earlier sends still count
+        r = await client.post(
+            f"/v1/phone-verifications/{pending}/confirm", json={"code": pending_code}, headers=h
+        )
+        assert r.status_code == 200, r.text  # a code sent before the change still works
+        ref = {"method": "sms_otp", "verified_at": "2026-01-01T00:00:00Z", "reference": confirmed}
+        r = await client.put(
+            "/v1/identities/w", json=body(phone_number="0912000001", verification=ref), headers=h
+        )
+        assert r.status_code == 201, r.text  # the reference indexed under the old key matches
+
+        run = rotation.Rotation()
+        assert run.fingerprint == bi_fingerprint(bi_key()) != bi_fingerprint(decode_key(old))
+        assert await run.remaining(db) == 2 + 5  # u0, u1 and five verifications (w is new)
+        changed = 0
+        while (step := await run.step(db, 3))[1]:
+            changed += step[0]
+        assert changed == 7
+        assert await rotation.Rotation().remaining(db) == 0
+        rows = (await db.execute(text("SELECT account_id, phone_bi, bi_key_fp FROM identities"))).all()
+        for account_id, phone_bi, fp in rows:
+            assert fp == run.fingerprint, account_id
+            phone = "+84912000001" if account_id == "w" else PHONE_E164
+            assert phone_bi == blind_index(bi_key(), k.platform_id, phone)
+
+        # Rotation done: the previous key is no longer needed.
+        monkeypatch.delenv("VNCOMPLY_BLIND_INDEX_KEY_PREVIOUS")
+        reset_settings()
+        assert await search(phone_number=PHONE) == ["u0", "u1"]
+        assert await search(phone_number="0912000001") == ["w"]
+        assert await search(national_id=NID) == ["u0", "u1"]
+        assert (await start("x", "0912000003"))[0] == 429  # re-indexed sends still count
     finally:
         monkeypatch.undo()
         reset_settings()

@@ -222,7 +222,7 @@ async def _store(
 ) -> None:
     platform_id = actor.require_platform()
     checks = [
-        RefCheck(p.otp_reference, acc, p.row["phone_bi"])
+        RefCheck(p.otp_reference, acc, p.ref_phone_bis)
         for acc, (_, p) in pending.items()
         if p.otp_reference is not None
     ]

@@ -10,7 +10,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from vncomply.crypto import generate_key
 from vncomply.db import dispose_engine, session_scope
 from vncomply.identities import rotation
-from vncomply.identities.keys import ring
 
 app = typer.Typer(help="Field-encryption keys: generate, rotate.", no_args_is_help=True)
 
@@ -25,7 +24,9 @@ def generate() -> None:
 def rotate(
     batch_size: int = typer.Option(500, min=1, max=10_000, help="rows per transaction"),
 ) -> None:
-    """Re-encrypt all PII under the active key (VNCOMPLY_FIELD_KEY_ACTIVE, else the last key).
+    """Bring all PII under the current keys: re-encrypt under the active field key
+    (VNCOMPLY_FIELD_KEY_ACTIVE, else the last key) and re-index phone and ID numbers under
+    VNCOMPLY_BLIND_INDEX_KEY (keep the old one in VNCOMPLY_BLIND_INDEX_KEY_PREVIOUS meanwhile).
 
     Each batch commits on its own, so an interrupted run resumes where it stopped.
     """
@@ -33,23 +34,26 @@ def rotate(
 
 
 async def _rotate(batch_size: int) -> None:
-    kr = ring()
+    run = rotation.Rotation()
     try:
         async with session_scope() as s:
-            total = await rotation.remaining(s, kr)
+            total = await run.remaining(s)
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
         ) as progress:
-            task = progress.add_task(f"re-encrypting under {kr.active_key_id}", total=total)
+            task = progress.add_task(f"rotating to key {run.keyring.active_key_id}", total=total)
             while True:
                 async with session_scope() as s:
-                    n = await rotation.rotate_batch(s, batch_size, kr)
-                if n == 0:
+                    changed, scanned = await run.step(s, batch_size)
+                if scanned == 0:
                     break
-                progress.advance(task, n)
+                progress.advance(task, changed)
     finally:
         await dispose_engine()
-    typer.echo(f"done: every row is under key {kr.active_key_id}")
+    typer.echo(
+        f"done: every row is under field key {run.keyring.active_key_id} and blind-index key "
+        f"{run.fingerprint} (fingerprint); VNCOMPLY_BLIND_INDEX_KEY_PREVIOUS can now be removed"
+    )

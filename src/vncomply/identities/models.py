@@ -44,6 +44,9 @@ class Identity(Base):
     phone_bi: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     national_id_bi: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     key_id: Mapped[str] = mapped_column(String(64))
+    # keys.bi_fingerprint of the blind-index key phone_bi/national_id_bi are under (NULL: rows
+    # written before fingerprints were kept; rotation re-indexes them).
+    bi_key_fp: Mapped[str | None] = mapped_column(String(16))
 
     minor_until: Mapped[date | None]
     has_guardian: Mapped[bool] = mapped_column(default=False)
@@ -78,6 +81,7 @@ class PhoneVerification(UUIDPk, Base):
     phone_enc: Mapped[bytes] = mapped_column(LargeBinary)
     phone_bi: Mapped[bytes] = mapped_column(LargeBinary(32))
     key_id: Mapped[str] = mapped_column(String(64))
+    bi_key_fp: Mapped[str | None] = mapped_column(String(16))
     code_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     expires_at: Mapped[datetime]
     attempts_left: Mapped[int] = mapped_column(SmallInteger)

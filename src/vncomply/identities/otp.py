@@ -19,7 +19,7 @@ from vncomply.auth.principal import Principal
 from vncomply.crypto import aad_for, blind_index, encrypt
 from vncomply.errors import Gone, NotFound, RateLimited
 from vncomply.identities import sms
-from vncomply.identities.keys import bi_key, ring
+from vncomply.identities.keys import bi_fingerprint, bi_key, bi_keys, ring
 from vncomply.identities.models import PhoneVerification
 from vncomply.identities.service import problem
 from vncomply.identities.validation import ValidationProblem, normalize_phone
@@ -30,9 +30,15 @@ RESEND_WINDOW = timedelta(minutes=15)
 RESEND_MAX = 3
 
 
-def _code_hash(verification_id: uuid.UUID, code: str) -> bytes:
+def _code_hash(verification_id: uuid.UUID, code: str, key: bytes | None = None) -> bytes:
     # Keyed: a 6-digit code has 20 bits, so a plain hash in a leaked table would fall instantly.
-    return hmac.new(bi_key(), b"otp|" + verification_id.bytes + code.encode(), "sha256").digest()
+    msg = b"otp|" + verification_id.bytes + code.encode()
+    return hmac.new(key or bi_key(), msg, "sha256").digest()
+
+
+def _code_matches(row: PhoneVerification, code: str) -> bool:
+    # Under any blind-index key in use: a code sent just before a key change still works.
+    return any(hmac.compare_digest(row.code_hash, _code_hash(row.id, code, k)) for k in bi_keys())
 
 
 async def start(
@@ -43,13 +49,14 @@ async def start(
         phone = normalize_phone(phone_number)
     except ValidationProblem as p:
         raise problem(p) from None
-    phone_bi = blind_index(bi_key(), platform_id, phone)
+    keys = bi_keys()
+    phone_bi = blind_index(keys[0], platform_id, phone)
     now = clock.now()
     recent = (
         await session.execute(
             select(func.count(), func.min(PhoneVerification.created_at)).where(
                 PhoneVerification.platform_id == platform_id,
-                PhoneVerification.phone_bi == phone_bi,
+                PhoneVerification.phone_bi.in_([blind_index(k, platform_id, phone) for k in keys]),
                 PhoneVerification.created_at > now - RESEND_WINDOW,
             )
         )
@@ -70,6 +77,7 @@ async def start(
         account_id=account_id,
         phone_enc=encrypt(kr, phone, aad_for(platform_id, f"otp:{vid}", "phone")),
         phone_bi=phone_bi,
+        bi_key_fp=bi_fingerprint(keys[0]),
         key_id=kr.active_key_id,
         code_hash=_code_hash(vid, code),
         expires_at=now + CODE_TTL,
@@ -122,7 +130,7 @@ async def confirm(
         raise Gone("No attempts are left for this code; start a new phone verification.")
     if now >= row.expires_at:
         raise Gone("This code has expired (codes are valid 5 minutes); start a new one.")
-    if hmac.compare_digest(row.code_hash, _code_hash(row.id, code.strip())):
+    if _code_matches(row, code.strip()):
         row.status, row.confirmed_at = "confirmed", now
         audit.record(
             session, actor, "phone_verification.confirmed", "phone_verification", row.id, platform_id

@@ -18,7 +18,7 @@ from vncomply import clock
 from vncomply.config import get_settings
 from vncomply.crypto import KeyRing, aad_prefix, aad_with, blind_index, encrypt
 from vncomply.identities.fastphone import normalize_phone_fast
-from vncomply.identities.keys import bi_key, ring
+from vncomply.identities.keys import bi_fingerprint, bi_key, bi_keys, ring
 from vncomply.identities.schemas import Guardian, IdentityIn, Method
 from vncomply.identities.validation import (
     ValidationProblem,
@@ -39,7 +39,7 @@ ADULT_AGE = 18  # Civil Code: a guardian must be an adult
 COLUMNS = (
     "platform_id", "account_id", "status", "method", "verified_at", "verification_reference",
     "full_name_enc", "date_of_birth_enc", "phone_enc", "national_id_enc", "guardian_enc",
-    "phone_bi", "national_id_bi", "key_id", "minor_until", "has_guardian", "has_national_id",
+    "phone_bi", "national_id_bi", "key_id", "bi_key_fp", "minor_until", "has_guardian", "has_national_id",
     "no_vn_mobile_attested", "commercial_livestreamer", "revoked_at", "closed_at",
     "created_at", "updated_at",
 )  # fmt: skip
@@ -51,6 +51,9 @@ class Prepared:
     masked: dict[str, str | None]
     is_minor: bool
     otp_reference: uuid.UUID | None
+    # With a reference to check: the phone's blind index under every key in use (a verification
+    # made before a blind-index key change is indexed under the previous key).
+    ref_phone_bis: tuple[bytes, ...] = ()
 
 
 def _sixteenth_birthday(dob: date) -> date:
@@ -182,6 +185,7 @@ def prepare(
         "phone_bi": blind_index(bk, platform_id, phone) if phone else None,
         "national_id_bi": blind_index(bk, platform_id, nid) if nid else None,
         "key_id": kr.active_key_id,
+        "bi_key_fp": bi_fingerprint(bk),
         "minor_until": _sixteenth_birthday(dob) if is_minor else None,
         "has_guardian": guardian is not None,
         "has_national_id": nid is not None,
@@ -198,4 +202,5 @@ def prepare(
         "national_id": mask_national_id(nid) if nid else None,
     }
     ref = _otp_reference(body.verification.reference) if method is Method.sms_otp else None
-    return Prepared(row, masked, is_minor, ref)
+    ref_bis = tuple(blind_index(k, platform_id, phone) for k in bi_keys()) if ref and phone else ()
+    return Prepared(row, masked, is_minor, ref, ref_bis)

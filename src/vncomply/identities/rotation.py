@@ -1,17 +1,28 @@
-"""Key rotation: re-encrypt identity and phone-verification blobs under the active key.
+"""Key rotation: bring every identity and phone verification under the current keys.
 
-Resumable by construction: a batch takes rows whose ``key_id`` is not the active one (skipping rows
-another rotator holds), re-encrypts them and records the new key id, so a stopped run simply
-continues where it left off. Blind indexes use a separate key and are not touched.
+Two keys are rotated in one pass, row by row:
+- the field-encryption key: blobs not under the ring's active key are re-encrypted (``key_id``);
+- the blind-index key: ``phone_bi``/``national_id_bi`` not under ``VNCOMPLY_BLIND_INDEX_KEY``
+  (``bi_key_fp``) are recomputed from the decrypted values. Until the pass ends, lookups match
+  under the previous key as well (``VNCOMPLY_BLIND_INDEX_KEY_PREVIOUS``, see ``keys.bi_keys``).
+
+A run walks each table in primary-key order (keyset pagination), so it reads every row once, never
+re-scans rows it already passed; each step is its own transaction and locks its rows with
+``SKIP LOCKED``. Resumable by construction: a stopped run leaves every finished row marked with
+the new ``key_id``/``bi_key_fp``; the next run passes over them without changing them.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply.crypto import KeyRing, aad_for, reencrypt
-from vncomply.identities.keys import ring
+from vncomply.crypto import KeyRing, aad_for, blind_index, decrypt, reencrypt
+from vncomply.identities.keys import bi_fingerprint, bi_key, ring
 from vncomply.identities.models import Identity, PhoneVerification
 
 _FIELDS = (
@@ -23,50 +34,106 @@ _FIELDS = (
 )
 
 
-async def remaining(session: AsyncSession, keyring: KeyRing | None = None) -> int:
-    active = (keyring or ring()).active_key_id
-    n_ident = await session.scalar(
-        select(func.count()).select_from(Identity).where(Identity.key_id != active)
-    )
-    n_otp = await session.scalar(
-        select(func.count()).select_from(PhoneVerification).where(PhoneVerification.key_id != active)
-    )
-    return int(n_ident or 0) + int(n_otp or 0)
+@dataclass
+class Rotation:
+    """One pass over both tables. ``step`` until it returns ``scanned == 0``."""
 
+    keyring: KeyRing = field(default_factory=ring)
+    bikey: bytes = field(default_factory=bi_key)
+    _identity_after: tuple[uuid.UUID, str] | None = None
+    _identities_done: bool = False
+    _verification_after: uuid.UUID | None = None
 
-async def rotate_batch(session: AsyncSession, batch_size: int = 500, keyring: KeyRing | None = None) -> int:
-    """Re-encrypt up to ``batch_size`` rows; returns how many. 0 means rotation is complete."""
-    kr = keyring or ring()
-    active = kr.active_key_id
-    rows = (
-        await session.scalars(
-            select(Identity)
-            .where(Identity.key_id != active)
-            .limit(batch_size)
-            .with_for_update(skip_locked=True)
+    @property
+    def fingerprint(self) -> str:
+        return bi_fingerprint(self.bikey)
+
+    def _stale_identity(self) -> Any:
+        fp = self.fingerprint
+        return or_(
+            Identity.key_id != self.keyring.active_key_id,
+            Identity.bi_key_fp.is_distinct_from(fp),
         )
-    ).all()
-    for row in rows:
-        for attr, field in _FIELDS:
-            blob = getattr(row, attr)
-            if blob is not None:
-                aad = aad_for(row.platform_id, row.account_id, field)
-                setattr(row, attr, reencrypt(kr, blob, aad))
-        row.key_id = active
-        # updated_at is left alone: the identity did not change, only its encryption.
-    done = len(rows)
-    if done < batch_size:
-        pvs = (
-            await session.scalars(
-                select(PhoneVerification)
-                .where(PhoneVerification.key_id != active)
-                .limit(batch_size - done)
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
-        for pv in pvs:
-            pv.phone_enc = reencrypt(kr, pv.phone_enc, aad_for(pv.platform_id, f"otp:{pv.id}", "phone"))
-            pv.key_id = active
-        done += len(pvs)
-    await session.flush()
-    return done
+
+    def _stale_verification(self) -> Any:
+        return or_(
+            PhoneVerification.key_id != self.keyring.active_key_id,
+            PhoneVerification.bi_key_fp.is_distinct_from(self.fingerprint),
+        )
+
+    async def remaining(self, session: AsyncSession) -> int:
+        """Rows not yet under the current keys (one count per table: for the progress bar)."""
+        n_ident = await session.scalar(
+            select(func.count()).select_from(Identity).where(self._stale_identity())
+        )
+        n_otp = await session.scalar(
+            select(func.count()).select_from(PhoneVerification).where(self._stale_verification())
+        )
+        return int(n_ident or 0) + int(n_otp or 0)
+
+    async def step(self, session: AsyncSession, batch_size: int = 500) -> tuple[int, int]:
+        """Handle the next ``batch_size`` rows: (rows changed, rows scanned)."""
+        if not self._identities_done:
+            changed, scanned = await self._identities(session, batch_size)
+            if scanned:
+                return changed, scanned
+            self._identities_done = True
+        return await self._verifications(session, batch_size)
+
+    async def _identities(self, session: AsyncSession, batch_size: int) -> tuple[int, int]:
+        stmt = select(Identity).order_by(Identity.platform_id, Identity.account_id).limit(batch_size)
+        if self._identity_after is not None:
+            stmt = stmt.where(tuple_(Identity.platform_id, Identity.account_id) > self._identity_after)
+        rows = (await session.scalars(stmt.with_for_update(skip_locked=True))).all()
+        if not rows:
+            return 0, 0
+        self._identity_after = (rows[-1].platform_id, rows[-1].account_id)
+        changed = sum(self._rotate_identity(r) for r in rows)
+        await session.flush()
+        return changed, len(rows)
+
+    def _rotate_identity(self, row: Identity) -> bool:
+        kr, fp = self.keyring, self.fingerprint
+        if row.key_id == kr.active_key_id and row.bi_key_fp == fp:
+            return False
+        if row.bi_key_fp != fp:
+            for blob, attr, name in (
+                (row.phone_enc, "phone_bi", "phone"),
+                (row.national_id_enc, "national_id_bi", "national_id"),
+            ):
+                if blob is not None:
+                    value = decrypt(kr, blob, aad_for(row.platform_id, row.account_id, name))
+                    setattr(row, attr, blind_index(self.bikey, row.platform_id, value))
+            row.bi_key_fp = fp
+        if row.key_id != kr.active_key_id:
+            for attr, name in _FIELDS:
+                blob = getattr(row, attr)
+                if blob is not None:
+                    aad = aad_for(row.platform_id, row.account_id, name)
+                    setattr(row, attr, reencrypt(kr, blob, aad))
+            row.key_id = kr.active_key_id
+        # updated_at is left alone: the identity did not change, only how it is protected.
+        return True
+
+    async def _verifications(self, session: AsyncSession, batch_size: int) -> tuple[int, int]:
+        stmt = select(PhoneVerification).order_by(PhoneVerification.id).limit(batch_size)
+        if self._verification_after is not None:
+            stmt = stmt.where(PhoneVerification.id > self._verification_after)
+        rows = (await session.scalars(stmt.with_for_update(skip_locked=True))).all()
+        if not rows:
+            return 0, 0
+        self._verification_after = rows[-1].id
+        kr, fp = self.keyring, self.fingerprint
+        changed = 0
+        for pv in rows:
+            if pv.key_id == kr.active_key_id and pv.bi_key_fp == fp:
+                continue
+            aad = aad_for(pv.platform_id, f"otp:{pv.id}", "phone")
+            if pv.bi_key_fp != fp:
+                pv.phone_bi = blind_index(self.bikey, pv.platform_id, decrypt(kr, pv.phone_enc, aad))
+                pv.bi_key_fp = fp
+            pv.phone_enc = reencrypt(kr, pv.phone_enc, aad)
+            pv.key_id = kr.active_key_id
+            changed += 1
+        await session.flush()
+        return changed, len(rows)

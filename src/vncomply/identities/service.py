@@ -16,7 +16,7 @@ from vncomply.audit import service as audit
 from vncomply.auth.principal import Principal
 from vncomply.crypto import aad_for, blind_index, decrypt
 from vncomply.errors import IllegalTransition, InvalidInput, NotFound
-from vncomply.identities.keys import bi_key, ring
+from vncomply.identities.keys import bi_keys, ring
 from vncomply.identities.models import Identity, PhoneVerification
 from vncomply.identities.prepare import COLUMNS, prepare
 from vncomply.identities.schemas import IdentityIn, IdentityOut, Masked, Method, SearchIn
@@ -47,7 +47,7 @@ def check_account_id(account_id: str) -> str:
 class RefCheck:
     ref: uuid.UUID
     account_id: str
-    phone_bi: bytes | None
+    phone_bis: tuple[bytes, ...]  # the identity's phone under every blind-index key in use
 
 
 async def check_references(
@@ -80,7 +80,7 @@ async def check_references(
                 "verification.reference names a phone verification that was not confirmed; "
                 "confirm the code first"
             )
-        elif account_id != c.account_id or phone_bi != c.phone_bi:
+        elif account_id != c.account_id or phone_bi not in c.phone_bis:
             bad[vid] = (
                 "verification.reference names a phone verification made for another account or phone number"
             )
@@ -141,7 +141,7 @@ async def put_identity(
         bad = await check_references(
             session,
             platform_id,
-            [RefCheck(prep.otp_reference, account_id, prep.row["phone_bi"])],
+            [RefCheck(prep.otp_reference, account_id, prep.ref_phone_bis)],
         )
         if bad:
             raise InvalidInput(bad[prep.otp_reference], field="verification.reference")
@@ -233,17 +233,17 @@ async def search(
     if (body.phone_number is None) == (body.national_id is None):
         raise InvalidInput("send exactly one of phone_number or national_id", field="phone_number")
     platform_id = actor.require_platform()
-    key = bi_key()
+    keys = bi_keys()  # during a blind-index key rotation rows may be under either key
     if body.phone_number is not None:
         try:
             phone = normalize_phone(body.phone_number)
         except ValidationProblem as p:
             raise problem(p) from None
-        cond = Identity.phone_bi == blind_index(key, platform_id, phone)
+        cond = Identity.phone_bi.in_([blind_index(k, platform_id, phone) for k in keys])
         by = "phone_number"
     else:
         nid = _search_nid(body.national_id or "")
-        cond = Identity.national_id_bi == blind_index(key, platform_id, nid)
+        cond = Identity.national_id_bi.in_([blind_index(k, platform_id, nid) for k in keys])
         by = "national_id"
     rows = (
         await session.scalars(
