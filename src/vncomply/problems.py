@@ -6,8 +6,12 @@ from contextvars import ContextVar
 from typing import Any
 
 import orjson
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from psycopg_pool import PoolTimeout
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -131,7 +135,27 @@ async def _http(request: Request, exc: Exception) -> Response:
     )
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached (or gave up on us): a retry later may well succeed."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return isinstance(cause, psycopg.OperationalError | PoolTimeout | SATimeoutError)
+
+
+def unavailable_response(path: str) -> Response:
+    return problem_response(
+        503,
+        "Service unavailable",
+        "The database cannot be reached right now and nothing was saved; retry in a few seconds.",
+        slug="unavailable",
+        instance=path,
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _unhandled(request: Request, exc: Exception) -> Response:
+    if database_unavailable(exc):
+        log.warning("database_unavailable", path=request.url.path, error_type=type(exc).__name__)
+        return unavailable_response(request.url.path)
     # Never echo the exception: it may hold SQL parameters and so PII.
     log.error("unhandled_exception", path=request.url.path, error_type=type(exc).__name__)
     return problem_response(

@@ -87,7 +87,7 @@ async def test_over_the_rate_limit_the_route_answers_429(client, db, monkeypatch
     assert _count("handed_on") == handed_on + 1
 
 
-async def test_503_when_the_identity_store_is_unreachable(committed, monkeypatch) -> None:
+async def test_503_when_the_database_is_unreachable(committed, monkeypatch) -> None:
     from vncomply import db as dbmod
     from vncomply.app import create_app
     from vncomply.config import get_settings
@@ -97,12 +97,14 @@ async def test_503_when_the_identity_store_is_unreachable(committed, monkeypatch
     monkeypatch.setattr(get_settings(), "db_read_timeout_seconds", 0.3)
     transport = httpx.ASGITransport(app=create_app(), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-        r = await c.get("/v1/accounts/a/permissions", headers=auth("vnc_" + "k" * 43))
-    assert r.status_code == 503, r.text
-    problem = r.json()
-    assert problem["status"] == 503
-    assert problem["request_id"] == r.headers["x-request-id"]
-    assert r.headers["retry-after"] == "5"
+        # The fast path, and a regular route (its key lookup is the first thing to fail).
+        for path in ("/v1/accounts/a/permissions", "/v1/identities/a"):
+            r = await c.get(path, headers=auth("vnc_" + "k" * 43))
+            assert r.status_code == 503, r.text
+            problem = r.json()
+            assert problem["status"] == 503
+            assert problem["request_id"] == r.headers["x-request-id"]
+            assert r.headers["retry-after"] == "5"
     await dbmod.dispose_engine()
 
 

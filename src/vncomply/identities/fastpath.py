@@ -22,12 +22,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
-import psycopg
-import psycopg_pool
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vncomply import ratelimit
 from vncomply.auth.principal import Role
@@ -36,7 +33,7 @@ from vncomply.config import get_settings
 from vncomply.identities import permissions
 from vncomply.identities.validation import ACCOUNT_ID
 from vncomply.metrics import PERMISSION_FAST_PATH
-from vncomply.problems import problem_response
+from vncomply.problems import database_unavailable, unavailable_response
 
 TEMPLATE = "/v1/accounts/{account_id}/permissions"
 _PATH = re.compile(r"/v1/accounts/([^/]+)/permissions")
@@ -82,8 +79,10 @@ class PermissionFastPath:
             return False
         try:
             return await self._answer(scope, send, raw, account_id)
-        except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
-            await self._unavailable(scope, send)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            await unavailable_response(scope["path"])(scope, _no_body, send)
             return True
 
     async def _answer(self, scope: Scope, send: Send, raw: str, account_id: str) -> bool:
@@ -106,17 +105,6 @@ class PermissionFastPath:
         _SERVED.inc()
         return True
 
-    async def _unavailable(self, scope: Scope, send: Send) -> None:
-        response = problem_response(
-            503,
-            "Service unavailable",
-            "The identity store cannot be reached right now; retry in a few seconds.",
-            slug="unavailable",
-            instance=scope["path"],
-            headers={"Retry-After": "5"},
-        )
 
-        async def no_body() -> Any:
-            return {"type": "http.disconnect"}
-
-        await response(scope, no_body, send)
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
