@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from tests.factories import auth, platform_keys
@@ -230,3 +233,59 @@ async def test_a_stream_that_breaks_mid_way_stores_nothing(committed):
     assert not [t for t in others if "_store" in repr(t.get_coro())]
     async with committed() as s:
         assert (await s.execute(text("SELECT count(*) FROM identities"))).scalar() == 0
+
+
+def _reference_lines(body: bytes, limit: int) -> list[tuple[int, bytes | None]]:
+    """What a reader holding the whole body would say (the streaming splitter must agree)."""
+    parts = body.split(b"\n")
+    out: list[tuple[int, bytes | None]] = [
+        (i + 1, None if len(p) > limit else p) for i, p in enumerate(parts[:-1])
+    ]
+    last = parts[-1]
+    if len(last) > limit:
+        out.append((len(parts), None))
+    elif last.strip():
+        out.append((len(parts), last))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.binary(max_size=300).map(lambda b: b.replace(b"\r", b"\n")),
+    cuts=st.lists(st.integers(0, 300), max_size=12),
+    limit=st.integers(1, 40),
+)
+def test_streamed_lines_equal_the_whole_body_split(body: bytes, cuts: list[int], limit: int) -> None:
+    import asyncio
+
+    points = sorted({c for c in cuts if c <= len(body)} | {0, len(body)})
+    pieces = [body[a:b] for a, b in itertools.pairwise(points)]
+
+    async def stream() -> AsyncIterator[bytes]:
+        for p in pieces:
+            yield p
+
+    async def collect() -> list[tuple[int, bytes | None]]:
+        return [x async for x in lines(stream())]
+
+    original = bulk.MAX_LINE_BYTES
+    bulk.MAX_LINE_BYTES = limit
+    try:
+        assert asyncio.run(collect()) == _reference_lines(body, limit)
+    finally:
+        bulk.MAX_LINE_BYTES = original
+
+
+async def test_copy_types_match_the_table(db):
+    """Binary COPY needs each column's type; a new or changed column must be listed."""
+    from vncomply.identities.prepare import COLUMNS, COPY_TYPES
+
+    assert list(COPY_TYPES) == list(COLUMNS)
+    rows = await db.execute(
+        text("SELECT column_name, udt_name FROM information_schema.columns WHERE table_name = 'identities'")
+    )
+    actual = dict(rows.all())
+    assert set(actual) == set(COLUMNS)
+    same = {"varchar": "text", "bool": "bool", "uuid": "uuid", "bytea": "bytea", "date": "date"}
+    for column, udt in actual.items():
+        assert same.get(udt, udt) == COPY_TYPES[column], column

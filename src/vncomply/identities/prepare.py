@@ -43,6 +43,16 @@ COLUMNS = (
     "no_vn_mobile_attested", "commercial_livestreamer", "revoked_at", "closed_at",
     "created_at", "updated_at",
 )  # fmt: skip
+# PostgreSQL types of COLUMNS, for bulk ingest's binary COPY (a drift test holds them to the table).
+COPY_TYPES = {
+    "platform_id": "uuid", "account_id": "text", "status": "text", "method": "text",
+    "verified_at": "timestamptz", "verification_reference": "text", "full_name_enc": "bytea",
+    "date_of_birth_enc": "bytea", "phone_enc": "bytea", "national_id_enc": "bytea",
+    "guardian_enc": "bytea", "phone_bi": "bytea", "national_id_bi": "bytea", "key_id": "text",
+    "bi_key_fp": "text", "minor_until": "date", "has_guardian": "bool", "has_national_id": "bool",
+    "no_vn_mobile_attested": "bool", "commercial_livestreamer": "bool", "revoked_at": "timestamptz",
+    "closed_at": "timestamptz", "created_at": "timestamptz", "updated_at": "timestamptz",
+}  # fmt: skip
 
 
 @dataclass(slots=True)
