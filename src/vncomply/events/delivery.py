@@ -16,10 +16,8 @@ lease; they become due again and are sent again. Receivers dedupe by ``webhook-i
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import random
 import ssl
-import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,13 +38,6 @@ from vncomply.events.models import Event, WebhookDelivery, WebhookEndpoint
 from vncomply.logs import get_logger
 
 log = get_logger("vncomply.events")
-
-# httpcore tries ``import sniffio`` on every lock it sets up (several per request). When sniffio
-# is not installed (recent anyio no longer pulls it in) each failed import rescans sys.path:
-# ~0.25 ms apiece, which cut delivery throughput by ~3x. A None entry makes the import fail at
-# once, exactly as it would anyway.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 BACKOFF = [
     timedelta(seconds=5),
