@@ -2,10 +2,10 @@
 pure ASGI layer in front of FastAPI's routing and dependency injection.
 
 Platforms call the check on every post, so it must cost little more than the primary-key lookup
-it is (issue 4: at least 0.9 times a bare ASGI app's throughput). The full FastAPI stack spends most of a
-request on dependency resolution and the ORM session; this layer skips both *only* in the common
-case, and hands every other request on to the regular route, which stays the single authority on
-errors and is what the OpenAPI document describes:
+it is (issue 4: at least 0.9 times a bare ASGI app's throughput). The full FastAPI stack spends
+most of a request on dependency resolution and the ORM session; this layer skips both *only* in
+the common case, and hands every other request on to the regular route, which stays the single
+authority on errors and is what the OpenAPI document describes:
 
 - the API key must be valid (the same cached lookup the route uses) and have the platform role —
   otherwise the route answers the 401/403;
@@ -14,8 +14,9 @@ errors and is what the OpenAPI document describes:
   answers the 429 with its headers. With Redis unreachable both paths serve (availability first).
 
 What it answers is byte-for-byte what the route answers: both call ``permissions.check_account``
-and serialise with the same options. It sits inside the request-id/metrics middleware, so the
-response carries ``X-Request-ID`` and is counted under the route's template.
+(one lookup on the hot read pool, coalesced with concurrent ones) and serialise with the same
+options. It sits inside the request-id/metrics middleware, so the response carries
+``X-Request-ID`` and is counted under the route's template. An unreachable database is a 503.
 """
 
 from __future__ import annotations
