@@ -192,3 +192,46 @@ async def test_violation_rolls_back_with_the_resolution(client, db, monkeypatch)
     monkeypatch.undo()
     got = await client.get(f"/v1/takedown-orders/{o['id']}", headers=auth(w.keys.platform))
     assert got.json()["items"][0]["status"] == "pending"
+
+
+async def test_a_corrected_resolution_withdraws_its_violation(client, db):
+    """removed → not_found (by an officer, with a reason): the violation it recorded stays on record
+    but is withdrawn and no longer counts toward the Decree 147 lock (5 in 30 days)."""
+    from tests.blocks.helpers import blocks_of, violate
+
+    clock.set_now(T0)
+    w = await world(db)
+    o = await _order(client, w, n=1)
+    await client.post(_res(o, 0), headers=auth(w.keys.platform), json={"outcome": "removed"})
+    vs = (await db.scalars(select(Violation).where(Violation.subject_id == "u-0"))).all()
+    assert len(vs) == 1
+    assert vs[0].withdrawn_at is None
+    r = await client.post(
+        _res(o, 0),
+        headers=auth(w.keys.officer),
+        json={"outcome": "not_found", "reason": "the post had already been deleted by its author"},
+    )
+    assert r.status_code == 200, r.text
+    db.expire_all()
+    v = (await db.scalars(select(Violation).where(Violation.subject_id == "u-0"))).one()
+    assert v.withdrawn_at == T0
+    assert "not_found" in (v.withdrawn_reason or "")
+    withdrawn = await audits(db, "violation.withdrawn")
+    assert [a.resource_id for a in withdrawn] == [str(v.id)]
+    listed = await client.get("/v1/accounts/u-0/violations", headers=auth(w.keys.officer))
+    assert listed.json()["items"][0]["withdrawn_at"] == "2026-11-25T08:00:00Z"
+
+    # Four more violations: with the withdrawn one that would be five; it no longer counts.
+    for _ in range(4):
+        await violate(db, w.keys.platform_id, w.authority_id, "u-0")
+    assert await blocks_of(db, w.keys.platform_id, "u-0") == []
+    await violate(db, w.keys.platform_id, w.authority_id, "u-0")
+    assert len(await blocks_of(db, w.keys.platform_id, "u-0")) == 1
+
+    # Back to removed: a new violation is recorded (the withdrawn one stays withdrawn).
+    r = await client.post(
+        _res(o, 0), headers=auth(w.keys.officer), json={"outcome": "removed", "reason": "found again"}
+    )
+    assert r.status_code == 200
+    rows = (await db.scalars(select(Violation).where(Violation.subject_id == "u-0"))).all()
+    assert sum(x.withdrawn_at is None for x in rows) == 6

@@ -100,6 +100,10 @@ class Violation(UUIDPk, Base):
     consumed_by_block_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("account_blocks.id", ondelete="SET NULL")
     )
+    # Withdrawn (e.g. an officer corrected the takedown resolution it came from): kept for the
+    # record, no longer counted toward any lock.
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_violations_subject", "platform_id", "subject_type", "subject_id", "occurred_at"),

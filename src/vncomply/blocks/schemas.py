@@ -80,6 +80,10 @@ class ViolationOut(BaseModel):
     consumed_by_block_id: uuid.UUID | None = Field(
         description="the lock this violation counted toward, if any"
     )
+    withdrawn_at: datetime | None = Field(
+        default=None, description="set when the violation was withdrawn; it then counts toward no lock"
+    )
+    withdrawn_reason: str | None = None
 
 
 class BlockOrder(BaseModel):

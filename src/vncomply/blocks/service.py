@@ -212,6 +212,7 @@ async def evaluate_lock_rules(
     base: list[ColumnElement[bool]] = [
         _subject(Violation, platform_id, subject_type, subject_id),
         Violation.occurred_at <= now,
+        Violation.withdrawn_at.is_(None),
     ]
     if not p["count_consumed_violations"]:
         base.append(Violation.consumed_by_block_id.is_(None))
@@ -274,6 +275,38 @@ async def evaluate_lock_rules(
     return b
 
 
+async def withdraw_violation(
+    session: AsyncSession, actor: Principal, violation_id: uuid.UUID, reason: str
+) -> Violation | None:
+    """Withdraw a violation in the caller's transaction: it stays on record and stops counting
+    toward locks. A lock it already helped trigger stays in force (it was lawful when applied);
+    the audit record names it so an officer can decide to lift it. Idempotent."""
+    v = await session.get(Violation, violation_id)
+    if v is None or v.withdrawn_at is not None:
+        return v
+    # The subject lock first, as record_violation takes it: the same order everywhere, no deadlock.
+    await _lock_subject(session, v.platform_id, v.subject_type, v.subject_id)
+    await session.refresh(v, with_for_update=True)
+    if v.withdrawn_at is not None:
+        return v
+    v.withdrawn_at = clock.now()
+    v.withdrawn_reason = reason
+    audit.record(
+        session,
+        actor,
+        "violation.withdrawn",
+        "violation",
+        v.id,
+        v.platform_id,
+        {
+            "reason": reason,
+            "counted_toward_block_id": str(v.consumed_by_block_id) if v.consumed_by_block_id else None,
+        },
+    )
+    await session.flush()
+    return v
+
+
 async def record_manual_violation(
     session: AsyncSession, actor: Principal, body: ViolationCreate
 ) -> Violation:
@@ -334,6 +367,8 @@ def violation_out(v: Violation) -> ViolationOut:
         occurred_at=v.occurred_at,
         recorded_at=v.recorded_at,
         consumed_by_block_id=v.consumed_by_block_id,
+        withdrawn_at=v.withdrawn_at,
+        withdrawn_reason=v.withdrawn_reason,
     )
 
 

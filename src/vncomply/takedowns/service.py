@@ -21,7 +21,7 @@ from vncomply import clock, rulebook
 from vncomply.audit import service as audit
 from vncomply.auth.principal import Principal, Role
 from vncomply.authorities.service import addressable
-from vncomply.blocks.service import record_violation
+from vncomply.blocks.service import record_violation, withdraw_violation
 from vncomply.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from vncomply.events.outbox import emit
 from vncomply.takedowns import deadline
@@ -441,6 +441,13 @@ async def resolve(
     item.reason = body.reason
     if item.status in VIOLATION_OUTCOMES and item.account_id and item.violation_id is None:
         item.violation_id = await _record_violation(session, actor, order, item)
+    elif item.status not in VIOLATION_OUTCOMES and item.violation_id is not None:
+        # An officer corrected removed/restricted to not_found/contested: the violation it recorded
+        # no longer stands and must not count toward a lock.
+        await withdraw_violation(
+            session, actor, item.violation_id, f"takedown resolution changed to {item.status}: {body.reason}"
+        )
+        item.violation_id = None
     details: dict[str, Any] = {
         "item_id": str(item.id),
         "outcome": item.status,
