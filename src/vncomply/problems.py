@@ -75,17 +75,23 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
-async def _domain(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DomainError)
+def domain_problem(exc: DomainError, instance: str) -> Response:
+    """The problem response for a typed error. Raised errors get it from the handler (and their
+    transaction rolls back); a route *returns* it when what led to the error must be committed."""
     return problem_response(
         exc.status,
         exc.title,
         exc.detail,
         type_uri=exc.type_uri,
-        instance=request.url.path,
+        instance=instance,
         extra=exc.extra,
         headers=exc.headers,
     )
+
+
+async def _domain(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return domain_problem(exc, request.url.path)
 
 
 async def _validation(request: Request, exc: Exception) -> Response:

@@ -176,3 +176,31 @@ async def test_every_fetch_is_audited(db: AsyncSession, client: httpx.AsyncClien
     )
     for plain in (NAME, PHONE_E164, NID):
         assert plain not in dump
+
+
+async def test_refused_fetches_are_audited_too(
+    client: httpx.AsyncClient, world: World, db: AsyncSession
+) -> None:
+    """Before approval (409) and after expiry (410) the fetch fails, and the attempt is on record."""
+    req = await create(client, world.key_a, request_body(world.a.platform_id))
+    early = await package(client, world.key_a, str(req["id"]))
+    assert early.status_code == 409
+    assert early.json()["current_state"] == "pending_review"
+    r = await decide(client, world.a.officer, str(req["id"]), decision="approve")
+    assert r.status_code == 200
+    clock.advance(timedelta(days=get_settings().disclosure_package_days))
+    late = await package(client, world.key_a, str(req["id"]))
+    assert late.status_code == 410
+    rows = (
+        await db.execute(
+            text(
+                "SELECT action, details FROM audit_events WHERE resource_id = :rid "
+                "AND action LIKE 'disclosure.package%' ORDER BY seq"
+            ),
+            {"rid": str(req["id"])},
+        )
+    ).all()
+    assert [(a, d["http_status"]) for a, d in rows] == [
+        ("disclosure.package_refused", 409),
+        ("disclosure.package_refused", 410),
+    ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from vncomply.auth.deps import require
 from vncomply.auth.principal import Principal, Role
@@ -16,8 +16,10 @@ from vncomply.disclosures.schemas import (
     PackageOut,
     Status,
 )
+from vncomply.errors import DomainError
 from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.pagination import Page, PageParams, encode_cursor, page_params
+from vncomply.problems import domain_problem
 
 router = APIRouter(prefix="/v1/disclosure-requests", tags=["disclosures"], route_class=IdempotentRoute)
 Authority = Annotated[Principal, Depends(require(Role.authority))]
@@ -92,8 +94,11 @@ async def decide_disclosure_request(
     summary="The approved data (requesting authority only; every fetch is audited)",
 )
 async def get_disclosure_package(
-    request_id: uuid.UUID, session: SessionDep, actor: Authority, response: Response
-) -> PackageOut:
+    request_id: uuid.UUID, session: SessionDep, actor: Authority, request: Request, response: Response
+) -> PackageOut | Response:
+    result = await service.package(session, actor, request_id)
+    if isinstance(result, DomainError):  # returned, not raised: its audit record must commit
+        return domain_problem(result, request.url.path)
     # Decrypted PII: never cached by a browser or proxy.
     response.headers["Cache-Control"] = "no-store"
-    return await service.package(session, actor, request_id)
+    return result

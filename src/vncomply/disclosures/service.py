@@ -49,7 +49,7 @@ from vncomply.disclosures.schemas import (
     Subject,
     SubjectOut,
 )
-from vncomply.errors import Conflict, Gone, IllegalTransition, InvalidInput
+from vncomply.errors import Conflict, DomainError, Gone, IllegalTransition, InvalidInput
 from vncomply.events import outbox
 from vncomply.identities.keys import bi_key
 from vncomply.identities.validation import (
@@ -408,22 +408,34 @@ async def _finish(
 # --- the package ---
 
 
-async def package(session: AsyncSession, actor: Principal, request_id: uuid.UUID) -> PackageOut:
-    """The approved fields of the matched accounts, decrypted — for the requesting authority only."""
+async def package(session: AsyncSession, actor: Principal, request_id: uuid.UUID) -> PackageOut | DomainError:
+    """The approved fields of the matched accounts, decrypted — for the requesting authority only.
+
+    A refused fetch (not released yet, expired) is *returned*, after its audit record: an attempt
+    to reach identity data is worth a trace even when it fails, so the caller must commit it.
+    """
     req = await get_scoped(session, DisclosureRequest, request_id, actor, WHAT, for_update=True)
+    now = clock.now()
+    refusal: DomainError | None = None
     if req.status not in RELEASED_STATUSES or req.package_expires_at is None:
-        raise IllegalTransition(
+        refusal = IllegalTransition(
             f"No package: the request is {req.status}; a package exists only once an officer "
             "has approved the request (approved or partially_approved).",
             current_state=req.status,
         )
-    now = clock.now()
-    if now >= req.package_expires_at:
-        raise Gone(
+    elif now >= req.package_expires_at:
+        refusal = Gone(
             f"The package for this request was available until "
             f"{req.package_expires_at.isoformat()} and has expired; ask the platform's "
             "compliance officer through a new request if you still need the data.",
         )
+    if refusal is not None:
+        audit.record(
+            session, actor, "disclosure.package_refused", RESOURCE, req.id, req.platform_id,
+            {"reference_no": req.reference_no, "status": req.status, "http_status": refusal.status},
+        )  # fmt: skip
+        return refusal
+    assert req.package_expires_at is not None  # released requests always have one (checked above)
     fields = list(req.approved_fields or [])
     records = await get_source().records(session, req.platform_id, list(req.matched_account_ids), fields)
     # Belt and braces: whatever the source returns, only account_id and approved fields go out.
