@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import DateTime, MetaData, make_url
@@ -43,6 +44,11 @@ class Base(DeclarativeBase):
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
+
+
+def json_rows(rows: list[dict[str, Any]]) -> str:
+    """Rows as one JSON parameter, for ``jsonb_to_recordset`` batch statements."""
+    return orjson.dumps(rows).decode()
 
 
 def database_url() -> str:

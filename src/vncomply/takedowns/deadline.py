@@ -13,14 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply import clock
 from vncomply.audit import service as audit
+from vncomply.audit.batch import PendingAudit, record_many
+from vncomply.db import json_rows
 from vncomply.deadlines import register
-from vncomply.deadlines.bulk import (
-    PendingAudit,
-    PendingEvent,
-    emit_many,
-    record_many,
-    rows_json,
-)
+from vncomply.events.batch import PendingEvent, emit_many
 from vncomply.events.outbox import emit
 from vncomply.takedowns.models import TakedownOrder
 
@@ -117,7 +113,7 @@ _BATCH_UPDATE = text(
 
 async def transition_batch(session: AsyncSession, orders: Sequence[TakedownOrder], now: datetime) -> None:
     """``transition`` for a whole claimed batch: three array statements instead of four round trips
-    per order (see ``vncomply.deadlines.bulk``)."""
+    per order (see ``vncomply.events.batch`` and ``vncomply.audit.batch``)."""
     events: list[PendingEvent] = []
     audits: list[PendingAudit] = []
     for order in orders:
@@ -133,7 +129,7 @@ async def transition_batch(session: AsyncSession, orders: Sequence[TakedownOrder
         _BATCH_UPDATE,
         {
             "now": clock.now(),
-            "rows": rows_json(
+            "rows": json_rows(
                 [
                     {
                         "id": o.id,
