@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
+import psycopg
 from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import DateTime, MetaData, make_url
@@ -101,6 +102,7 @@ async def dispose_engine() -> None:
 # in autocommit (no BEGIN/COMMIT round trips) whose statements are server-side prepared. The ORM
 # engine keeps `prepare_threshold=None` because its statements are many and varied; these are two.
 _read_pool: AsyncConnectionPool | None = None
+READ_ATTEMPTS = 3  # a pool whose connections all died at once heals within a few reads
 _read_pool_lock = asyncio.Lock()
 
 
@@ -115,7 +117,12 @@ async def _open_read_pool() -> AsyncConnectionPool:
                 min_size=1,
                 max_size=s.db_read_pool_size,
                 timeout=s.db_read_timeout_seconds,
-                kwargs={"autocommit": True, "prepare_threshold": 0 if s.db_read_prepared else None},
+                kwargs={
+                    "autocommit": True,
+                    "prepare_threshold": 0 if s.db_read_prepared else None,
+                    # Tells these connections apart in pg_stat_activity.
+                    "application_name": "vncomply-read",
+                },
                 open=False,
             )
             await pool.open()
@@ -135,9 +142,17 @@ async def read_rows(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]
             result = await (await session.connection()).exec_driver_sql(sql, dict(params))
             return [tuple(r) for r in result]
     pool = _read_pool or await _open_read_pool()
-    async with pool.connection() as conn:
-        cur = await conn.execute(sql, params)
-        return await cur.fetchall()
+    for attempt in range(1, READ_ATTEMPTS + 1):
+        async with pool.connection() as conn:
+            try:
+                cur = await conn.execute(sql, params)
+                return await cur.fetchall()
+            except psycopg.OperationalError:
+                # A connection the server dropped (a restart, a proxy's idle timeout): the pool
+                # discards it, and a read may safely run again on another one.
+                if attempt == READ_ATTEMPTS or not conn.broken:
+                    raise
+    raise AssertionError("unreachable")
 
 
 @asynccontextmanager

@@ -165,3 +165,36 @@ async def test_concurrent_checks_are_coalesced_and_each_gets_its_own_answer(comm
     count1, sum1 = _batches()
     assert sum1 - sum0 == len(accounts)  # every check was answered by a statement...
     assert count1 - count0 < len(accounts)  # ...and fewer statements than checks ran
+
+
+async def test_the_read_pool_recovers_when_its_connections_are_killed(committed) -> None:
+    """PostgreSQL restarts or a proxy drops connections: reads run again on a fresh connection, so
+    the checks keep answering (and were they to fail, it would be a 503, never a 500)."""
+    from sqlalchemy import text
+
+    from tests.factories import make_key, make_platform
+    from vncomply import db as dbmod
+    from vncomply.app import create_app
+    from vncomply.auth.principal import Role
+
+    async with committed() as s:
+        pid = await make_platform(s)
+        _, raw = await make_key(s, Role.platform, platform_id=pid)
+        await s.commit()
+    transport = httpx.ASGITransport(app=create_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        assert (await c.get("/v1/accounts/a/permissions", headers=auth(raw))).status_code == 200
+        pool = dbmod._read_pool
+        assert pool is not None
+        async with committed() as s:
+            killed = await s.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND application_name = 'vncomply-read'"
+                )
+            )
+            assert any(killed.scalars().all())
+        statuses = [
+            (await c.get("/v1/accounts/a/permissions", headers=auth(raw))).status_code for _ in range(4)
+        ]
+    assert statuses == [200, 200, 200, 200], statuses
