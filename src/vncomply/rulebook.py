@@ -186,6 +186,11 @@ def in_force(topic: str, at: datetime) -> Rule:
     return max(candidates, key=lambda r: r.effective_from)
 
 
+def first_in_force(topic: str) -> Rule:
+    """The earliest rule version for ``topic`` (before it, the law set nothing)."""
+    return min((r for r in RULES if r.topic == topic and r.in_force), key=lambda r: r.effective_from)
+
+
 def deadline(topic: str, received_at: datetime) -> tuple[Rule, datetime | None]:
     """The rule applied and the due instant (None when the rule sets no deadline)."""
     rule = in_force(topic, received_at)

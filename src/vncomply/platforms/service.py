@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -40,8 +40,10 @@ def filing_due_at(p: Platform) -> datetime | None:
     if p.in_scope_since is None or not in_scope(p):
         return None
     start = datetime.combine(p.in_scope_since, time(0), tzinfo=VN_TZ)
+    # In scope before the decree took effect: its filing clock started when the decree did.
+    start = max(start, rulebook.first_in_force("contact_filing").effective_from)
     rule = rulebook.in_force("contact_filing", start)
-    return start + timedelta(days=rule.params["days"])
+    return (start + timedelta(days=rule.params["days"])).astimezone(UTC)  # the API speaks UTC
 
 
 def to_out(p: Platform) -> PlatformOut:
