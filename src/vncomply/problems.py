@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import psycopg
+import psycopg.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from psycopg_pool import PoolTimeout
@@ -158,7 +159,32 @@ def unavailable_response(path: str) -> Response:
     )
 
 
+def _unstorable(exc: BaseException) -> str | None:
+    """What was wrong with a value the database refused (the request's data, not our bug), or None.
+    Worded without the value: it may be PII."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    if not isinstance(cause, psycopg.DataError):
+        return None
+    if "NUL" in str(cause):
+        return "text values must not contain NUL (U+0000) characters"
+    if isinstance(cause, psycopg.errors.NumericValueOutOfRange):
+        return "a number is outside the range it can be stored in"
+    if isinstance(cause, psycopg.errors.StringDataRightTruncation):
+        return "a text value is longer than allowed"
+    return "a value cannot be stored as sent"
+
+
 async def _unhandled(request: Request, exc: Exception) -> Response:
+    unstorable = _unstorable(exc)
+    if unstorable is not None:
+        # Only data the request sent reaches the database as values; nothing was saved.
+        return problem_response(
+            422,
+            "Your request is not valid",
+            f"Nothing was saved: {unstorable}. Correct the values and send the request again.",
+            slug="validation-error",
+            instance=request.url.path,
+        )
     if database_unavailable(exc):
         log.warning("database_unavailable", path=request.url.path, error_type=type(exc).__name__)
         return unavailable_response(request.url.path)
