@@ -7,7 +7,9 @@ Keyset pagination (no OFFSET) keeps deep pages as cheap as the first.
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
 
 import orjson
 from fastapi import Query
@@ -41,7 +43,7 @@ def decode_cursor(raw: str) -> list[Any]:
         value = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, orjson.JSONDecodeError):
         value = None
-    if not isinstance(value, list):
+    if not isinstance(value, list) or not value:
         raise InvalidInput(
             "`cursor` is not one we issued; pass the `next_cursor` of the previous page unchanged",
             field="cursor",
@@ -56,18 +58,31 @@ def page_params(
     return PageParams(limit=limit, cursor=decode_cursor(cursor) if cursor else None)
 
 
-def created_id_after(model: Any, cursor: list[Any]) -> Any:
-    """Keyset condition for lists sorted by (created_at, id); a cursor that does not parse is a 422."""
-    from datetime import datetime
-    from uuid import UUID
+def _not_ours() -> InvalidInput:
+    return InvalidInput(
+        "`cursor` is not one we issued; pass the `next_cursor` of the previous page unchanged",
+        field="cursor",
+    )
 
+
+def time_id_cursor(cursor: list[Any]) -> tuple[datetime, UUID]:
+    """A (timestamp, id) keyset cursor; one that does not parse is a 422, never a 500."""
+    try:
+        return datetime.fromisoformat(str(cursor[0])), UUID(str(cursor[1]))
+    except (IndexError, ValueError) as exc:
+        raise _not_ours() from exc
+
+
+def seq_cursor(cursor: list[Any]) -> int:
+    """A sequence-number cursor (a PostgreSQL bigint)."""
+    seq = cursor[0] if len(cursor) == 1 else None
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**63:
+        raise _not_ours()
+    return seq
+
+
+def created_id_after(model: Any, cursor: list[Any]) -> Any:
+    """Keyset condition for lists sorted by (created_at, id)."""
     from sqlalchemy import tuple_
 
-    try:
-        at, ident = datetime.fromisoformat(str(cursor[0])), UUID(str(cursor[1]))
-    except (IndexError, ValueError) as exc:
-        raise InvalidInput(
-            "`cursor` is not one we issued; pass the `next_cursor` of the previous page unchanged",
-            field="cursor",
-        ) from exc
-    return tuple_(model.created_at, model.id) > (at, ident)
+    return tuple_(model.created_at, model.id) > time_id_cursor(cursor)

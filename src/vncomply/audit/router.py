@@ -11,7 +11,7 @@ from vncomply.audit import service
 from vncomply.auth.deps import require
 from vncomply.auth.principal import Principal, Role
 from vncomply.db import SessionDep
-from vncomply.pagination import Page, PageParams, encode_cursor, page_params
+from vncomply.pagination import Page, PageParams, encode_cursor, page_params, seq_cursor
 
 router = APIRouter(prefix="/v1/audit-events", tags=["audit"])
 Reader = Annotated[Principal, Depends(require(Role.admin, Role.officer))]
@@ -47,7 +47,7 @@ async def list_audit_events(
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
 ) -> Page[AuditEventOut]:
-    after = int(page.cursor[0]) if page.cursor else None
+    after = seq_cursor(page.cursor) if page.cursor else None
     rows = await service.list_events(
         session,
         actor.platform_id,

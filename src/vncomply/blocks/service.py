@@ -33,6 +33,7 @@ from vncomply.blocks.schemas import (
 from vncomply.blocks.status import active_clause, next_action_at, status_at
 from vncomply.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from vncomply.events import outbox
+from vncomply.pagination import time_id_cursor
 from vncomply.platforms.models import Platform
 from vncomply.tenancy import get_scoped, scoped
 
@@ -347,10 +348,7 @@ async def list_violations(
     if platform_id is not None:
         stmt = stmt.where(Violation.platform_id == platform_id)
     if cursor:
-        stmt = stmt.where(
-            tuple_(Violation.occurred_at, Violation.id)
-            > (datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1]))
-        )
+        stmt = stmt.where(tuple_(Violation.occurred_at, Violation.id) > time_id_cursor(cursor))
     stmt = stmt.order_by(Violation.occurred_at, Violation.id).limit(limit)
     return list((await session.scalars(stmt)).all())
 
@@ -584,10 +582,7 @@ async def list_blocks(
     if platform_id is not None:
         stmt = stmt.where(AccountBlock.platform_id == platform_id)
     if cursor:
-        stmt = stmt.where(
-            tuple_(AccountBlock.created_at, AccountBlock.id)
-            > (datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1]))
-        )
+        stmt = stmt.where(tuple_(AccountBlock.created_at, AccountBlock.id) > time_id_cursor(cursor))
     stmt = stmt.order_by(AccountBlock.created_at, AccountBlock.id).limit(limit)
     return list((await session.scalars(stmt)).all())
 

@@ -59,6 +59,7 @@ from vncomply.identities.validation import (
     mask_phone,
     normalize_phone,
 )
+from vncomply.pagination import time_id_cursor
 from vncomply.platforms.models import Platform
 from vncomply.tenancy import get_scoped, scoped
 
@@ -487,13 +488,7 @@ async def list_requests(
     if platform_id is not None:
         stmt = stmt.where(m.platform_id == platform_id)
     if cursor:
-        try:
-            after = (datetime.fromisoformat(str(cursor[0])), uuid.UUID(str(cursor[1])))
-        except (ValueError, IndexError):
-            raise InvalidInput(
-                "`cursor` is not one we issued; pass `next_cursor` unchanged", field="cursor"
-            ) from None
-        stmt = stmt.where(tuple_(m.received_at, m.id) > after)
+        stmt = stmt.where(tuple_(m.received_at, m.id) > time_id_cursor(cursor))
     stmt = stmt.order_by(m.received_at, m.id).limit(limit)
     return list((await session.scalars(stmt)).all())
 

@@ -21,7 +21,7 @@ from vncomply.events.schemas import (
     SecretRotated,
 )
 from vncomply.idempotency.route import IdempotentRoute, idempotent
-from vncomply.pagination import Page, PageParams, encode_cursor, page_params
+from vncomply.pagination import Page, PageParams, encode_cursor, page_params, seq_cursor
 
 router = APIRouter(tags=["events"], route_class=IdempotentRoute)
 Member = Annotated[Principal, Depends(require(Role.platform, Role.officer))]
@@ -129,9 +129,9 @@ async def list_events(
     actor: Member,
     page: Annotated[PageParams, Depends(page_params)],
     type: Annotated[str | None, Query(max_length=1000, description="event type(s), comma-separated")] = None,
-    after_seq: Annotated[int, Query(ge=0, description="start after this seq")] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=2**63 - 1, description="start after this seq")] = 0,
 ) -> Page[EventOut]:
-    after = int(page.cursor[0]) if page.cursor else after_seq
+    after = seq_cursor(page.cursor) if page.cursor else after_seq
     rows = await service.list_events(session, actor, type, after, page.limit)
     nxt = encode_cursor([rows[-1].seq]) if len(rows) == page.limit else None
     return Page(items=[service.event_out(e) for e in rows], next_cursor=nxt)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, select, tuple_
@@ -24,6 +24,7 @@ from vncomply.events.schemas import (
     EndpointUpdate,
     EventOut,
 )
+from vncomply.pagination import time_id_cursor
 from vncomply.tenancy import get_scoped, scoped
 
 ROTATION_GRACE = timedelta(hours=24)
@@ -126,10 +127,7 @@ async def list_endpoints(
 ) -> list[WebhookEndpoint]:
     stmt = scoped(select(WebhookEndpoint), WebhookEndpoint, actor)
     if cursor:
-        stmt = stmt.where(
-            tuple_(WebhookEndpoint.created_at, WebhookEndpoint.id)
-            > (datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1]))
-        )
+        stmt = stmt.where(tuple_(WebhookEndpoint.created_at, WebhookEndpoint.id) > time_id_cursor(cursor))
     stmt = stmt.order_by(WebhookEndpoint.created_at, WebhookEndpoint.id).limit(limit)
     return list((await session.scalars(stmt)).all())
 
@@ -224,10 +222,7 @@ async def list_deliveries(
         stmt = stmt.where(WebhookDelivery.status == status)
     if cursor:
         # Newest first.
-        stmt = stmt.where(
-            tuple_(WebhookDelivery.created_at, WebhookDelivery.id)
-            < (datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1]))
-        )
+        stmt = stmt.where(tuple_(WebhookDelivery.created_at, WebhookDelivery.id) < time_id_cursor(cursor))
     stmt = stmt.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(limit)
     return [(d, t) for d, t in (await session.execute(stmt)).all()]
 

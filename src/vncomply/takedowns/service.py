@@ -24,6 +24,7 @@ from vncomply.authorities.service import addressable
 from vncomply.blocks.service import record_violation, withdraw_violation
 from vncomply.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from vncomply.events.outbox import emit
+from vncomply.pagination import time_id_cursor
 from vncomply.takedowns import deadline
 from vncomply.takedowns.models import TakedownItem, TakedownOrder
 from vncomply.takedowns.schemas import (
@@ -297,17 +298,6 @@ class ListFilters:
     platform_id: uuid.UUID | None = None
 
 
-def _parse_cursor(cursor: list[Any]) -> tuple[datetime, uuid.UUID]:
-    try:
-        due = datetime.fromisoformat(str(cursor[0]))
-        ident = uuid.UUID(str(cursor[1]))
-    except (IndexError, ValueError) as exc:
-        raise InvalidInput(
-            "`cursor` is not one we issued; pass `next_cursor` unchanged", field="cursor"
-        ) from exc
-    return due, ident
-
-
 async def list_orders(
     session: AsyncSession,
     actor: Principal,
@@ -333,7 +323,7 @@ async def list_orders(
     if f.platform_id:
         stmt = stmt.where(TakedownOrder.platform_id == f.platform_id)
     if cursor:
-        stmt = stmt.where(tuple_(TakedownOrder.due_at, TakedownOrder.id) > _parse_cursor(cursor))
+        stmt = stmt.where(tuple_(TakedownOrder.due_at, TakedownOrder.id) > time_id_cursor(cursor))
     stmt = stmt.order_by(TakedownOrder.due_at, TakedownOrder.id).limit(limit)
     return list((await session.scalars(stmt)).all())
 
