@@ -130,6 +130,13 @@ async def _open_read_pool() -> AsyncConnectionPool:
     return _read_pool
 
 
+def reads_share_a_connection() -> bool:
+    """True when the session factory is bound to one connection (the test harness's outer
+    transaction): reads then run on it, so nothing may read in the background meanwhile."""
+    maker = _sessionmaker
+    return maker is not None and isinstance(maker.kw.get("bind"), AsyncConnection)
+
+
 async def read_rows(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """Run one read-only statement (psycopg ``%(name)s`` parameters) on the hot read pool.
 
@@ -137,7 +144,7 @@ async def read_rows(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]
     transaction), the statement runs there instead, so it sees what the test wrote.
     """
     maker = _sessionmaker
-    if maker is not None and isinstance(maker.kw.get("bind"), AsyncConnection):
+    if maker is not None and reads_share_a_connection():
         async with maker() as session:
             result = await (await session.connection()).exec_driver_sql(sql, dict(params))
             return [tuple(r) for r in result]

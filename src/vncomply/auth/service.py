@@ -19,7 +19,7 @@ from vncomply.auth.models import ApiKey
 from vncomply.auth.principal import Principal, Role
 from vncomply.authorities.models import Authority
 from vncomply.config import get_settings
-from vncomply.db import read_rows
+from vncomply.db import read_rows, reads_share_a_connection
 from vncomply.errors import InvalidInput, NotFound
 from vncomply.logs import get_logger
 from vncomply.pagination import created_id_after
@@ -184,7 +184,8 @@ async def authenticate(raw: str) -> Principal | None:
     hit = _cache.get(digest)
     now = time.monotonic()
     if hit is not None and hit[0] > now:
-        if hit[0] - now < _REFRESH_AHEAD * get_settings().key_cache_seconds and digest not in _inflight:
+        refresh = hit[0] - now < _REFRESH_AHEAD * get_settings().key_cache_seconds
+        if refresh and digest not in _inflight and not reads_share_a_connection():
             _lookup(digest)
         return _valid(hit[1], hit[2])
     return await asyncio.shield(_lookup(digest))
