@@ -103,12 +103,21 @@ async def dispose_engine() -> None:
 # engine keeps `prepare_threshold=None` because its statements are many and varied; these are two.
 _read_pool: AsyncConnectionPool | None = None
 READ_ATTEMPTS = 3  # a pool whose connections all died at once heals within a few reads
-_read_pool_lock = asyncio.Lock()
+_read_pool_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+
+
+def _opening_lock() -> asyncio.Lock:
+    # One per event loop: a lock that ever had to wait is bound to its loop (tests run many loops).
+    global _read_pool_lock
+    loop = asyncio.get_running_loop()
+    if _read_pool_lock is None or _read_pool_lock[0] is not loop:
+        _read_pool_lock = (loop, asyncio.Lock())
+    return _read_pool_lock[1]
 
 
 async def _open_read_pool() -> AsyncConnectionPool:
     global _read_pool
-    async with _read_pool_lock:
+    async with _opening_lock():
         if _read_pool is None:
             s = get_settings()
             conninfo = make_url(database_url()).set(drivername="postgresql")
