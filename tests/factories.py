@@ -108,3 +108,12 @@ async def make_authority(
     await db.flush()
     _, raw = await make_key(db, Role.authority, authority_id=a.id)
     return a.id, raw
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (for tests that start real servers)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -9,7 +9,6 @@ left out (schemathesis has no serializer for it; tests/identities/test_bulk.py f
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,16 +18,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.factories import free_port
+
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 EXAMPLES_PER_OPERATION = 8
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -48,7 +43,7 @@ async def keys(committed) -> dict[str, str]:
 
 @pytest.fixture
 def api(keys: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "VNCOMPLY_LOG_LEVEL": "WARNING",

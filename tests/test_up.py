@@ -8,7 +8,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.factories import auth
+from tests.factories import auth, free_port
 
 pytestmark = [
     pytest.mark.slow,
@@ -26,12 +25,6 @@ pytestmark = [
 
 READY_TIMEOUT = 180.0  # the first start runs initdb
 STOP_TIMEOUT = 90.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
@@ -115,7 +108,7 @@ def _kill_leftovers(snapshot: dict[int, str]) -> None:
 
 def _run_once(cwd: Path, log: Path) -> str:
     """Start `up`, check it serves, Ctrl-C it, check nothing is left; returns the admin key."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log.write_text("")
     proc = _start(cwd, port, log)

@@ -139,11 +139,16 @@ async def _open_read_pool() -> AsyncConnectionPool:
     return _read_pool
 
 
-def reads_share_a_connection() -> bool:
-    """True when the session factory is bound to one connection (the test harness's outer
-    transaction): reads then run on it, so nothing may read in the background meanwhile."""
+def _bound_maker() -> async_sessionmaker[AsyncSession] | None:
+    """The session factory when it is bound to one connection (the test harness's outer
+    transaction), else None."""
     maker = _sessionmaker
-    return maker is not None and isinstance(maker.kw.get("bind"), AsyncConnection)
+    return maker if maker is not None and isinstance(maker.kw.get("bind"), AsyncConnection) else None
+
+
+def reads_share_a_connection() -> bool:
+    """Reads then run on that one connection, so nothing may read in the background meanwhile."""
+    return _bound_maker() is not None
 
 
 async def read_rows(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -152,8 +157,8 @@ async def read_rows(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]
     When the session factory is bound to a single connection (the test harness's outer
     transaction), the statement runs there instead, so it sees what the test wrote.
     """
-    maker = _sessionmaker
-    if maker is not None and reads_share_a_connection():
+    maker = _bound_maker()
+    if maker is not None:
         async with maker() as session:
             result = await (await session.connection()).exec_driver_sql(sql, dict(params))
             return [tuple(r) for r in result]

@@ -37,6 +37,13 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(values, default=str)).decode().rstrip("=")
 
 
+def _not_ours() -> InvalidInput:
+    return InvalidInput(
+        "`cursor` is not one we issued; pass the `next_cursor` of the previous page unchanged",
+        field="cursor",
+    )
+
+
 def decode_cursor(raw: str) -> list[Any]:
     try:
         padded = raw + "=" * (-len(raw) % 4)
@@ -44,10 +51,7 @@ def decode_cursor(raw: str) -> list[Any]:
     except (ValueError, orjson.JSONDecodeError):
         value = None
     if not isinstance(value, list) or not value:
-        raise InvalidInput(
-            "`cursor` is not one we issued; pass the `next_cursor` of the previous page unchanged",
-            field="cursor",
-        )
+        raise _not_ours()
     return value
 
 
@@ -56,13 +60,6 @@ def page_params(
     cursor: Annotated[str | None, Query(max_length=512, description="from `next_cursor`")] = None,
 ) -> PageParams:
     return PageParams(limit=limit, cursor=decode_cursor(cursor) if cursor else None)
-
-
-def _not_ours() -> InvalidInput:
-    return InvalidInput(
-        "`cursor` is not one we issued; pass the `next_cursor` of the previous page unchanged",
-        field="cursor",
-    )
 
 
 def time_id_cursor(cursor: list[Any]) -> tuple[datetime, UUID]:

@@ -142,9 +142,14 @@ async def _http(request: Request, exc: Exception) -> Response:
     )
 
 
+def _driver_error(exc: BaseException) -> BaseException:
+    """The psycopg error under SQLAlchemy's wrapper, or ``exc`` itself."""
+    return exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """The database could not be reached (or gave up on us): a retry later may well succeed."""
-    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    cause = _driver_error(exc)
     return isinstance(cause, psycopg.OperationalError | PoolTimeout | SATimeoutError)
 
 
@@ -162,7 +167,7 @@ def unavailable_response(path: str) -> Response:
 def _unstorable(exc: BaseException) -> str | None:
     """What was wrong with a value the database refused (the request's data, not our bug), or None.
     Worded without the value: it may be PII."""
-    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    cause = _driver_error(exc)
     if not isinstance(cause, psycopg.DataError):
         return None
     if "NUL" in str(cause):

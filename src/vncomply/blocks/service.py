@@ -519,33 +519,19 @@ async def advance(session: AsyncSession, b: AccountBlock, now: datetime) -> list
     """The sweep's idempotent transition for one claimed block: record what fell due by ``now``
     (apply overdue, expiry), emit each event once, set the next ``next_action_at``."""
     emitted: list[str] = []
+
+    async def fired(name: str, details: dict[str, Any]) -> None:  # the system actor's record + event
+        audit.record(session, None, name, "account_block", b.id, b.platform_id, details)
+        await outbox.emit(session, b.platform_id, name, _event_data(b))
+        emitted.append(name)
+
     if b.lifted_at is None:
         if b.applied_at is None and b.apply_overdue_at is None and now >= b.apply_by:
             b.apply_overdue_at = now
-            audit.record(
-                session,
-                None,
-                "block.apply_overdue",
-                "account_block",
-                b.id,
-                b.platform_id,
-                {"apply_by": b.apply_by.isoformat()},
-            )
-            await outbox.emit(session, b.platform_id, "block.apply_overdue", _event_data(b))
-            emitted.append("block.apply_overdue")
+            await fired("block.apply_overdue", {"apply_by": b.apply_by.isoformat()})
         if not b.permanent and b.ends_at is not None and b.end_recorded_at is None and now >= b.ends_at:
             b.end_recorded_at = now
-            audit.record(
-                session,
-                None,
-                "block.ended",
-                "account_block",
-                b.id,
-                b.platform_id,
-                {"ends_at": b.ends_at.isoformat()},
-            )
-            await outbox.emit(session, b.platform_id, "block.ended", _event_data(b))
-            emitted.append("block.ended")
+            await fired("block.ended", {"ends_at": b.ends_at.isoformat()})
     b.next_action_at = next_action_at(b)
     await session.flush()
     return emitted

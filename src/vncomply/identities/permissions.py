@@ -102,13 +102,14 @@ def _reasons(row: Sequence[Any], now: datetime, today: date) -> dict[str, str | 
 
 
 _Key = tuple[uuid.UUID, str]
-_Answer = tuple[tuple[Any, ...], datetime]  # the row and the "now" its statement used
+_Answer = tuple[tuple[Any, ...], datetime, date]  # the row, and the "now" its statement used
 
 
 async def _fetch_pairs(keys: list[_Key]) -> list[_Answer]:
     now = clock.now()
+    today = now.astimezone(clock.VN_TZ).date()  # once per statement, not per check
     params = {"platform_ids": [k[0] for k in keys], "account_ids": [k[1] for k in keys], "now": now}
-    return [(row, now) for row in await read_rows(PAIRS, params)]
+    return [(row, now, today) for row in await read_rows(PAIRS, params)]
 
 
 _coalescer: Coalescer[_Key, _Answer] | None = None
@@ -126,8 +127,8 @@ def _get_coalescer() -> Coalescer[_Key, _Answer]:
 
 
 async def check_account(platform_id: uuid.UUID, account_id: str) -> dict[str, Any]:
-    row, now = await _get_coalescer().get((platform_id, account_id))
-    reasons = _reasons(row, now, now.astimezone(clock.VN_TZ).date())
+    row, now, today = await _get_coalescer().get((platform_id, account_id))
+    reasons = _reasons(row, now, today)
     return {
         "account_id": account_id,
         "verified": row[0] == "verified",

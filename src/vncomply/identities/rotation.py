@@ -48,26 +48,20 @@ class Rotation:
     def fingerprint(self) -> str:
         return bi_fingerprint(self.bikey)
 
-    def _stale_identity(self) -> Any:
-        fp = self.fingerprint
+    def _stale(self, model: type[Identity] | type[PhoneVerification]) -> Any:
+        """Rows not under the active field key or not indexed under the current blind-index key."""
         return or_(
-            Identity.key_id != self.keyring.active_key_id,
-            Identity.bi_key_fp.is_distinct_from(fp),
-        )
-
-    def _stale_verification(self) -> Any:
-        return or_(
-            PhoneVerification.key_id != self.keyring.active_key_id,
-            PhoneVerification.bi_key_fp.is_distinct_from(self.fingerprint),
+            model.key_id != self.keyring.active_key_id,
+            model.bi_key_fp.is_distinct_from(self.fingerprint),
         )
 
     async def remaining(self, session: AsyncSession) -> int:
         """Rows not yet under the current keys (one count per table: for the progress bar)."""
         n_ident = await session.scalar(
-            select(func.count()).select_from(Identity).where(self._stale_identity())
+            select(func.count()).select_from(Identity).where(self._stale(Identity))
         )
         n_otp = await session.scalar(
-            select(func.count()).select_from(PhoneVerification).where(self._stale_verification())
+            select(func.count()).select_from(PhoneVerification).where(self._stale(PhoneVerification))
         )
         return int(n_ident or 0) + int(n_otp or 0)
 
