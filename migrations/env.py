@@ -9,7 +9,9 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from vncomply.registry import metadata
+from vncomply import registry
+
+metadata = registry.metadata()
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -19,7 +21,7 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 def _url() -> str:
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
     if not url:
-        from vncomply.db import database_url
+        from vncomply.kit.db import database_url
 
         url = database_url()
     return str(url)

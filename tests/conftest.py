@@ -89,7 +89,7 @@ def test_database(servers: tuple[str, str]) -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def _reset_clock() -> Iterator[None]:
-    from vncomply import clock
+    from vncomply.kit import clock
 
     clock.reset()
     yield
@@ -114,8 +114,8 @@ async def db(db_connection: object) -> AsyncIterator[object]:
     """An AsyncSession inside the test's outer transaction; the app uses the same connection."""
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
-    from vncomply import db as dbmod
     from vncomply.auth import service as auth_service
+    from vncomply.kit import db as dbmod
 
     maker = async_sessionmaker(
         bind=db_connection,  # type: ignore[arg-type]
@@ -127,7 +127,7 @@ async def db(db_connection: object) -> AsyncIterator[object]:
     async with maker() as session:
         yield session
     await dbmod.dispose_engine()
-    from vncomply.redis_client import close_redis
+    from vncomply.kit.redis import close_redis
 
     await close_redis()
     dbmod.use_sessionmaker(None)
@@ -155,8 +155,10 @@ async def committed(test_database: str) -> AsyncIterator[object]:
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-    from vncomply import db as dbmod
-    from vncomply.registry import metadata
+    from vncomply.kit import db as dbmod
+    from vncomply.registry import metadata as load_metadata
+
+    metadata = load_metadata()
 
     engine = create_async_engine(test_database, connect_args={"prepare_threshold": None})
     maker = async_sessionmaker(engine, expire_on_commit=False)
@@ -174,6 +176,6 @@ async def committed(test_database: str) -> AsyncIterator[object]:
     await engine.dispose()
     await dbmod.dispose_engine()
     dbmod.use_sessionmaker(None)
-    from vncomply.redis_client import close_redis
+    from vncomply.kit.redis import close_redis
 
     await close_redis()

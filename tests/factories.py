@@ -9,9 +9,9 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.auth import service as auth_service
-from vncomply.auth.principal import Principal, Role
 from vncomply.authorities import service as authority_service
 from vncomply.authorities.schemas import AuthorityCreate
+from vncomply.kit.principal import Principal, Role
 from vncomply.platforms import service as platform_service
 from vncomply.platforms.schemas import PlatformCreate
 
@@ -36,7 +36,7 @@ async def make_platform(
     filed: bool = True,
     two_officers: bool = False,
 ) -> uuid.UUID:
-    from vncomply import clock
+    from vncomply.kit import clock
 
     body = PlatformCreate.model_validate(
         {

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vncomply.batching import Coalescer
+from vncomply.kit.coalescing import Coalescer
 
 
 class Store:

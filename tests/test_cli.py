@@ -53,7 +53,7 @@ def test_every_command_has_help() -> None:
 
 
 def test_keys_generate_prints_a_32_byte_key() -> None:
-    from vncomply.crypto import KeyRing, decode_key
+    from vncomply.kit.crypto import KeyRing, decode_key
 
     result = CliRunner().invoke(cli_app, ["keys", "generate"])
     assert result.exit_code == 0
@@ -82,7 +82,7 @@ async def api(committed: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The app on the committed (real) database the subprocesses write to."""
     from vncomply.app import create_app
     from vncomply.auth.service import clear_cache
-    from vncomply.redis_client import close_redis
+    from vncomply.kit.redis import close_redis
 
     clear_cache()
     transport = httpx.ASGITransport(app=create_app(), raise_app_exceptions=False)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vncomply.crypto import (
+from vncomply.kit.crypto import (
     DecryptionError,
     KeyRing,
     aad_for,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from tests.factories import admin_key, auth
 from vncomply.app import create_app
-from vncomply.db import SessionDep
+from vncomply.kit.db import SessionDep
 
 PROBLEM = "application/problem+json"
 
@@ -160,7 +160,7 @@ async def test_healthz_and_readyz_ok(client) -> None:
 
 async def test_readyz_503_when_redis_is_unreachable(client) -> None:
     from vncomply.config import reset_settings
-    from vncomply.redis_client import close_redis
+    from vncomply.kit.redis import close_redis
 
     saved = os.environ["VNCOMPLY_REDIS_URL"]
     os.environ["VNCOMPLY_REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -193,7 +193,8 @@ async def test_metrics_use_route_templates_and_expose_beat_age(client, db) -> No
 
 
 async def test_beat_heartbeat_age_follows_the_stamp(client) -> None:
-    from vncomply import clock, heartbeat
+    from vncomply.health import heartbeat
+    from vncomply.kit import clock
 
     await heartbeat.record_beat(clock.now().timestamp() - 30)
     r = await client.get("/metrics")
@@ -243,7 +244,7 @@ async def test_a_slow_scrape_does_not_stall_other_requests(client) -> None:
 async def real_commits(committed) -> AsyncIterator[Any]:
     """`committed`, plus closing the Redis client the app opened on this test's event loop (the
     `committed` fixture does not, and the next test's teardown would trip over it)."""
-    from vncomply.redis_client import close_redis
+    from vncomply.kit.redis import close_redis
 
     yield committed
     await close_redis()
@@ -289,7 +290,7 @@ async def test_successful_commit_answers_200(real_commits) -> None:
 async def test_commit_error_on_a_real_route_is_500(real_commits, monkeypatch) -> None:
     """The same through a real router: the platform is built, then COMMIT fails."""
     from vncomply.auth import service as auth_service
-    from vncomply.auth.principal import Role
+    from vncomply.kit.principal import Role
 
     maker = real_commits
     async with maker() as s:
@@ -331,7 +332,9 @@ async def test_migrations_match_the_models(test_database) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from vncomply.registry import metadata
+    from vncomply.registry import metadata as load_metadata
+
+    metadata = load_metadata()
 
     engine = create_async_engine(test_database)
     try:

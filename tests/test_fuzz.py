@@ -29,7 +29,7 @@ EXAMPLES_PER_OPERATION = 8
 @pytest.fixture
 async def keys(committed) -> dict[str, str]:
     from tests.factories import make_authority, make_key, make_platform
-    from vncomply.auth.principal import Role
+    from vncomply.kit.principal import Role
 
     async with committed() as s:
         pid = await make_platform(s)

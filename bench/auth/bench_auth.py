@@ -14,8 +14,8 @@ import statistics
 import time
 
 from vncomply.auth import service
-from vncomply.auth.principal import Role
-from vncomply.db import get_sessionmaker, session_scope
+from vncomply.kit.db import get_sessionmaker, session_scope
+from vncomply.kit.principal import Role
 
 N = 20_000
 
@@ -50,7 +50,7 @@ async def main() -> None:
             t = time.perf_counter()
             assert await service.authenticate(s, raw) is not None
             samples.append((time.perf_counter() - t) * 1e6)
-    from vncomply import ratelimit
+    from vncomply.kit import ratelimit
 
     rl = []
     for _ in range(2000):

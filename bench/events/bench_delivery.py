@@ -56,12 +56,12 @@ def _receiver(port_q: Any, count: Any, latency: float = 0.0) -> None:
 async def setup(n_events: int, url: str) -> uuid.UUID:
     from sqlalchemy import insert
 
-    from vncomply import clock
-    from vncomply.auth.principal import Principal, Role
-    from vncomply.db import session_scope
     from vncomply.events import service
     from vncomply.events.models import Event, EventSequence
     from vncomply.events.schemas import EndpointCreate
+    from vncomply.kit import clock
+    from vncomply.kit.db import session_scope
+    from vncomply.kit.principal import Principal, Role
     from vncomply.platforms import service as platforms
     from vncomply.platforms.schemas import PlatformCreate
 
@@ -107,8 +107,8 @@ async def setup(n_events: int, url: str) -> uuid.UUID:
 
 
 async def run(n_events: int, concurrency: int, batch: int, latency_ms: float) -> dict[str, float]:
-    from vncomply.db import dispose_engine
     from vncomply.events import delivery
+    from vncomply.kit.db import dispose_engine
 
     port_q: Any = mp.Queue()
     count: Any = mp.Value("l", 0)

@@ -104,12 +104,12 @@ def setup_database() -> tuple[uuid.UUID, str]:
 
 SETUP_SNIPPET = """
 import asyncio
-from vncomply.db import session_scope, dispose_engine
+from vncomply.kit.db import session_scope, dispose_engine
 from vncomply.auth import service as auth_service
-from vncomply.auth.principal import Role
+from vncomply.kit.principal import Role
 from vncomply.platforms import service as platform_service
 from vncomply.platforms.schemas import PlatformCreate
-from vncomply import clock
+from vncomply.kit import clock
 
 async def main():
     async with session_scope() as s:

@@ -58,7 +58,7 @@ async def seed_parties(url: str, platforms: int) -> tuple[list[str], str]:
     from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
     from tests.factories import make_authority, make_platform
 
-    from vncomply import clock
+    from vncomply.kit import clock
 
     clock.set_now(T0 - timedelta(days=2))
     engine = create_async_engine(url, connect_args={"prepare_threshold": None})
@@ -100,7 +100,7 @@ def seed_orders(plain_url: str, pids: list[str], authority: str, orders: int, du
 
 
 async def idle_sweeps(maker: object, runs: int, names: list[str] | None, record: bool = True) -> list[float]:
-    from vncomply.deadlines import sweep
+    from vncomply.deadlines.engine import sweep
 
     out = []
     for _ in range(runs):
@@ -111,7 +111,7 @@ async def idle_sweeps(maker: object, runs: int, names: list[str] | None, record:
 
 
 async def overdue_run(maker: object, sweepers: int, batch: int) -> tuple[float, int]:
-    from vncomply.deadlines import sweep
+    from vncomply.deadlines.engine import sweep
 
     t = time.perf_counter()
     results = await asyncio.gather(
@@ -131,8 +131,8 @@ async def main_async(args: argparse.Namespace, plain_admin: str, url: str) -> No
 
     from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-    from vncomply import clock
-    from vncomply.deadlines import handlers
+    from vncomply.deadlines.engine import handlers
+    from vncomply.kit import clock
 
     engine = create_async_engine(url, pool_size=args.sweepers + 2, connect_args={"prepare_threshold": None})
     maker = async_sessionmaker(engine, expire_on_commit=False)

@@ -12,16 +12,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vncomply import __version__
+from vncomply import __version__, registry
 from vncomply.config import get_settings
-from vncomply.db import dispose_engine
-from vncomply.errors import DomainError
 from vncomply.identities.fastpath import PermissionFastPath
-from vncomply.logs import configure_logging
-from vncomply.middleware import RequestContextMiddleware
-from vncomply.problems import install_problem_handlers
-from vncomply.redis_client import close_redis
-from vncomply.registry import ROUTERS, STREAMING_PATHS
+from vncomply.kit.db import dispose_engine
+from vncomply.kit.errors import DomainError
+from vncomply.kit.logs import configure_logging
+from vncomply.kit.middleware import RequestContextMiddleware
+from vncomply.kit.problems import install_problem_handlers
+from vncomply.kit.redis import close_redis
+from vncomply.registry import STREAMING_PATHS
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
@@ -39,24 +39,6 @@ Authenticate with `Authorization: Bearer vnc_…`. Errors are RFC 9457 `applicat
 Creating POSTs accept `Idempotency-Key`. Lists use cursor pagination (`limit`, `cursor` →
 `next_cursor`). All times are UTC (ISO 8601).
 """
-
-TAGS = [
-    {
-        "name": "platforms",
-        "description": "Tenants (admin): scope status and the Form No. 10 clock.",
-    },
-    {"name": "authorities", "description": "Registered authorities and whom they may address."},
-    {"name": "api-keys", "description": "Scoped API keys (admin)."},
-    {"name": "identities", "description": "Verified identities (PII encrypted, responses masked)."},
-    {"name": "permissions", "description": "The hot path: may this account act?"},
-    {"name": "takedowns", "description": "Takedown orders and their deadlines."},
-    {"name": "blocks", "description": "Violations, lock rules and account blocks."},
-    {"name": "disclosures", "description": "Identity disclosure requests and officer review."},
-    {"name": "events", "description": "Events, webhooks and the pull feed."},
-    {"name": "audit", "description": "Tamper-evident audit trail."},
-    {"name": "rulebook", "description": "The legal rules in force and upcoming."},
-    {"name": "operations", "description": "Health, readiness and metrics."},
-]
 
 
 class UnhandledErrorMiddleware:
@@ -121,12 +103,12 @@ def create_app() -> FastAPI:
         title="vncomply",
         description=DESCRIPTION,
         version=__version__,
-        openapi_tags=TAGS,
+        openapi_tags=registry.openapi_tags(),
         lifespan=lifespan,
     )
     install_problem_handlers(app)
     _unwrap_body_errors(app)
-    for router in ROUTERS:
+    for router in registry.routers():
         app.include_router(router)
     # Innermost (just outside the router): renders unhandled errors while the request id is set.
     app.add_middleware(UnhandledErrorMiddleware, handler=_handler(app, Exception))

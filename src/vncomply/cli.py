@@ -27,8 +27,8 @@ import vncomply
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from vncomply.auth.principal import Principal
     from vncomply.config import Settings
+    from vncomply.kit.principal import Principal
 
 T = TypeVar("T")
 
@@ -84,7 +84,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 def _system() -> Principal:
     """The actor for operator commands run from a shell: an admin with the nil key id."""
-    from vncomply.auth.principal import Principal, Role
+    from vncomply.kit.principal import Principal, Role
 
     return Principal(uuid.UUID(int=0), Role.admin, None, None)
 
@@ -114,8 +114,8 @@ def _require_database() -> str:
 
 def _in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run one unit of work in its own transaction; domain errors become a one-line message."""
-    from vncomply.db import dispose_engine, session_scope
-    from vncomply.errors import DomainError
+    from vncomply.kit.db import dispose_engine, session_scope
+    from vncomply.kit.errors import DomainError
 
     _require_database()
 
@@ -171,8 +171,8 @@ def run_migrations(database_url: str) -> None:
 
 
 async def _ensure_bootstrap_key(session: AsyncSession, raw: str) -> bool:
-    from vncomply.auth.principal import Role
     from vncomply.auth.service import ensure_key
+    from vncomply.kit.principal import Role
 
     return await ensure_key(session, raw, Role.admin, "bootstrap admin (VNCOMPLY_BOOTSTRAP_ADMIN_KEY)")
 
@@ -304,10 +304,10 @@ async def _dev_admin_key(session: AsyncSession, saved: str | None) -> str | None
     cannot show."""
     from sqlalchemy import or_, select
 
-    from vncomply import clock
     from vncomply.auth.models import ApiKey
-    from vncomply.auth.principal import Role
     from vncomply.auth.service import authenticate, create_key
+    from vncomply.kit import clock
+    from vncomply.kit.principal import Role
 
     if saved:
         principal = await authenticate(saved)
@@ -418,8 +418,8 @@ def api_key_create(
     name: Annotated[str | None, typer.Option(help="A label to recognise the key by.")] = None,
 ) -> None:
     """Issue an API key. The key is shown once: it is the last line of the output."""
-    from vncomply.auth.principal import Role
     from vncomply.auth.service import create_key
+    from vncomply.kit.principal import Role
 
     async def work(session: AsyncSession) -> tuple[uuid.UUID, str]:
         key, raw = await create_key(
@@ -521,7 +521,7 @@ def keys_generate(
 ) -> None:
     """Print a new random 32-byte key (base64url): for VNCOMPLY_BLIND_INDEX_KEY, or with
     --key-id for VNCOMPLY_FIELD_KEYS."""
-    from vncomply.crypto import generate_key
+    from vncomply.kit.crypto import generate_key
 
     key = generate_key()
     typer.echo(f"{key_id}:{key}" if key_id else key)

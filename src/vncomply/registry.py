@@ -1,51 +1,92 @@
-"""The one registry: every model module (for Alembic and the metadata) and every router.
+"""The one registry: the domain packages, listed once.
 
-Domain packages add themselves here and nowhere else.
+Everything the wiring needs is derived from this list and each domain's declaration (its
+``DOMAIN`` in ``__init__.py``, see ``vncomply.kit.domain``): the routers, the OpenAPI tags, the
+Celery task modules, the deadline-handler modules, the event types, and the model modules that
+Alembic's metadata is built from. Adding a domain means adding its name here, nowhere else.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import importlib
+import importlib.util
+from functools import cache
+from typing import TYPE_CHECKING
 
-from vncomply.audit import models as _audit_models  # noqa: F401
-from vncomply.audit.router import router as audit_router
-from vncomply.auth import models as _auth_models  # noqa: F401
-from vncomply.auth.router import router as api_keys_router
-from vncomply.authorities import models as _authority_models  # noqa: F401
-from vncomply.authorities.router import router as authorities_router
-from vncomply.blocks import models as _block_models  # noqa: F401
-from vncomply.blocks.router import router as blocks_router
-from vncomply.db import Base
-from vncomply.deadlines import models as _deadline_models  # noqa: F401
-from vncomply.disclosures import models as _disclosure_models  # noqa: F401
-from vncomply.disclosures.router import router as disclosures_router
-from vncomply.events import models as _event_models  # noqa: F401
-from vncomply.events.router import router as events_router
-from vncomply.health.router import router as health_router
-from vncomply.idempotency import models as _idem_models  # noqa: F401
-from vncomply.identities import models as _identity_models  # noqa: F401
-from vncomply.identities.router import router as identities_router
-from vncomply.platforms import models as _platform_models  # noqa: F401
-from vncomply.platforms.router import router as platforms_router
-from vncomply.rulebook_router import router as rulebook_router
-from vncomply.takedowns import models as _takedown_models  # noqa: F401
-from vncomply.takedowns.router import router as takedowns_router
+from vncomply.kit.domain import PARTS, Domain
 
-metadata = Base.metadata
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+    from sqlalchemy import MetaData
 
-ROUTERS: list[APIRouter] = [
-    health_router,
-    platforms_router,
-    authorities_router,
-    api_keys_router,
-    audit_router,
-    rulebook_router,
-    identities_router,
-    events_router,
-    takedowns_router,
-    blocks_router,
-    disclosures_router,
-]
+# The order is the order of the routers (and of the OpenAPI tags).
+DOMAINS: tuple[str, ...] = (
+    "health",
+    "platforms",
+    "authorities",
+    "auth",
+    "audit",
+    "rulebook",
+    "identities",
+    "events",
+    "takedowns",
+    "blocks",
+    "disclosures",
+    "idempotency",
+    "deadlines",
+)
 
 # Routes that stream large bodies and enforce their own limits.
 STREAMING_PATHS: tuple[str, ...] = ("/v1/identities/bulk",)
+
+
+def _package(name: str) -> str:
+    return f"vncomply.{name}"
+
+
+@cache
+def declarations() -> dict[str, Domain]:
+    return {name: importlib.import_module(_package(name)).DOMAIN for name in DOMAINS}
+
+
+@cache
+def parts(part: str) -> tuple[str, ...]:
+    """The dotted names of every domain module called ``part`` (``models``, ``router``, …)."""
+    if part not in PARTS:
+        raise ValueError(f"unknown domain part {part!r}; one of {PARTS}")
+    found = []
+    for name in DOMAINS:
+        module = f"{_package(name)}.{part}"
+        if importlib.util.find_spec(module) is not None:
+            found.append(module)
+    return tuple(found)
+
+
+def task_modules() -> list[str]:
+    return list(parts("tasks"))
+
+
+def deadline_modules() -> list[str]:
+    return list(parts("deadline"))
+
+
+@cache
+def event_types() -> frozenset[str]:
+    return frozenset(t for d in declarations().values() for t in d.events)
+
+
+def openapi_tags() -> list[dict[str, str]]:
+    return [tag.openapi() for d in declarations().values() for tag in d.tags]
+
+
+def routers() -> list[APIRouter]:
+    return [importlib.import_module(m).router for m in parts("router")]
+
+
+def metadata() -> MetaData:
+    """The metadata with every domain's tables (Alembic and the test harness use it)."""
+    for module in parts("models"):
+        importlib.import_module(module)
+    from vncomply.kit.db import Base
+
+    return Base.metadata

@@ -14,20 +14,14 @@ from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from vncomply.config import get_settings
+from vncomply.registry import task_modules
 
 T = TypeVar("T")
-
-# Task modules; each holds thin wrappers around service functions.
-TASK_MODULES = [
-    "vncomply.system_tasks",
-    "vncomply.events.tasks",
-    "vncomply.deadlines.tasks",
-]
 
 
 def _make_app() -> Celery:
     s = get_settings()
-    app = Celery("vncomply", broker=s.redis_url or "redis://127.0.0.1:6379/0", include=TASK_MODULES)
+    app = Celery("vncomply", broker=s.redis_url or "redis://127.0.0.1:6379/0", include=task_modules())
     app.conf.update(
         task_serializer="json",
         result_serializer="json",
@@ -73,18 +67,19 @@ def run_async(func: Callable[[], Awaitable[T]]) -> T:
 @worker_process_init.connect
 def _after_fork(**_: Any) -> None:
     global _loop
-    from vncomply import db, redis_client
+    from vncomply.kit import db
+    from vncomply.kit import redis as redis_client
 
     # Inherited engine/clients belong to the parent's sockets; start clean in the child.
-    db._engine = None
-    db._sessionmaker = None
-    redis_client._client = None
+    db.forget_after_fork()
+    redis_client.forget_after_fork()
     _loop = asyncio.new_event_loop()
 
 
 @worker_process_shutdown.connect
 def _on_shutdown(**_: Any) -> None:
-    from vncomply import db, redis_client
+    from vncomply.kit import db
+    from vncomply.kit import redis as redis_client
 
     if _loop is not None and not _loop.is_closed():
         _loop.run_until_complete(db.dispose_engine())

@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.factories import admin_key, auth
-from vncomply import clock
 from vncomply.config import get_settings
 from vncomply.idempotency.models import IdempotencyRecord
+from vncomply.kit import clock
 
 BODY = {"code": "DIC-HANOI", "name": "Hanoi DIC", "kind": "provincial", "platforms": "all"}
 
@@ -63,7 +63,7 @@ async def test_rate_limit_429_with_headers(client, db, monkeypatch) -> None:
 
 
 async def test_api_serves_when_redis_is_down(client, db, monkeypatch) -> None:
-    from vncomply import redis_client
+    from vncomply.kit import redis as redis_client
 
     admin = await admin_key(db)
     await redis_client.close_redis()
@@ -85,7 +85,7 @@ async def test_concurrent_duplicate_gets_409(committed) -> None:
 
     from vncomply.app import create_app
     from vncomply.auth import service as auth_service
-    from vncomply.auth.principal import Role
+    from vncomply.kit.principal import Role
 
     async with committed() as s:
         key, raw = await auth_service.create_key(s, None, role=Role.admin, name="t")

@@ -7,7 +7,7 @@ import asyncio
 import time
 
 from vncomply.auth import service as auth_service
-from vncomply.auth.principal import Principal, Role
+from vncomply.kit.principal import Principal, Role
 
 
 async def _key(committed) -> tuple[str, bytes]:

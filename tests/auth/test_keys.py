@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.factories import admin_key, auth, make_key, make_platform, platform_keys
-from vncomply import clock
 from vncomply.auth import service as auth_service
-from vncomply.auth.principal import Role
+from vncomply.kit import clock
+from vncomply.kit.principal import Role
 
 
 async def test_issue_list_and_revoke_key(client, db) -> None:

@@ -10,9 +10,9 @@ import pytest
 from fastapi.routing import APIRoute
 
 from tests.factories import make_authority, make_key, make_platform
-from vncomply.auth.principal import Role
 from vncomply.health.router import PUBLIC_PATHS
-from vncomply.registry import ROUTERS
+from vncomply.kit.principal import Role
+from vncomply.registry import routers
 
 
 def _allowed_roles(route: APIRoute) -> frozenset[Role] | None:
@@ -28,7 +28,7 @@ def _allowed_roles(route: APIRoute) -> frozenset[Role] | None:
 
 def all_routes() -> list[tuple[str, str, APIRoute]]:
     out = []
-    for router in ROUTERS:
+    for router in routers():
         for route in router.routes:
             assert isinstance(route, APIRoute)
             for method in sorted(route.methods - {"HEAD"}):

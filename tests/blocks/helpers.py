@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply import clock
 from vncomply.blocks import service
 from vncomply.blocks.models import AccountBlock, Violation
 from vncomply.events.models import Event
+from vncomply.kit import clock
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

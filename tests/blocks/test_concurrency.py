@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from tests.blocks.helpers import T0
 from tests.factories import make_authority, platform_keys
-from vncomply import clock
 from vncomply.blocks import service
 from vncomply.blocks.models import AccountBlock, Violation
+from vncomply.kit import clock
 
 
 async def test_simultaneous_violations_create_one_block(committed) -> None:

@@ -8,15 +8,16 @@ from sqlalchemy import update
 
 from tests.blocks.helpers import T0, blocks_of, events_of, violate
 from tests.factories import make_authority, platform_keys
-from vncomply import clock
 from vncomply.blocks.deadline import NAME
 from vncomply.blocks.models import AccountBlock
-from vncomply.deadlines import HANDLER_MODULES, handlers, sweep
+from vncomply.deadlines.engine import handlers, sweep
+from vncomply.kit import clock
+from vncomply.registry import deadline_modules
 
 
 def test_worker_loads_the_blocks_handler() -> None:
-    # The worker imports only the engine; it finds this handler through HANDLER_MODULES.
-    assert "vncomply.blocks.deadline" in HANDLER_MODULES
+    # The worker imports only the engine; it finds this handler through the registry.
+    assert "vncomply.blocks.deadline" in deadline_modules()
     assert NAME in [h.name for h in handlers()]
 
 

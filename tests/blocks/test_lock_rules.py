@@ -11,9 +11,9 @@ import vncomply.blocks.deadline  # noqa: F401  (registers the handler with the e
 from tests.blocks.helpers import T0, blocks_of, events_of, violate, violation_body
 from tests.factories import auth, make_authority, platform_keys
 from tests.identities.helpers import body as identity_body
-from vncomply import clock
 from vncomply.blocks.deadline import NAME
-from vncomply.deadlines import sweep
+from vncomply.deadlines.engine import sweep
+from vncomply.kit import clock
 from vncomply.platforms.models import Platform
 
 
@@ -221,7 +221,7 @@ async def test_switching_to_the_draft_profile_is_a_data_change(db, monkeypatch) 
     """The draft (3 in 30 days) is off; turning it on changes the outcome without code changes."""
     import dataclasses
 
-    from vncomply import rulebook
+    from vncomply.rulebook import rules as rulebook
 
     clock.set_now(T0)
     k = await platform_keys(db)

@@ -7,9 +7,9 @@ from datetime import timedelta
 import vncomply.blocks.deadline  # noqa: F401  (registers the handler with the engine)
 from tests.blocks.helpers import T0, events_of, order_body, violate
 from tests.factories import auth, make_authority, platform_keys
-from vncomply import clock
 from vncomply.blocks.deadline import NAME
-from vncomply.deadlines import sweep
+from vncomply.deadlines.engine import sweep
+from vncomply.kit import clock
 
 
 async def _sweep() -> int:

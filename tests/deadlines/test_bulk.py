@@ -8,10 +8,11 @@ from sqlalchemy import select
 
 from tests.deadlines.test_engine import H, _seed
 from tests.takedowns.helpers import T0
-from vncomply import clock
 from vncomply.audit.models import AuditEvent
-from vncomply.deadlines import engine, sweep
+from vncomply.deadlines import engine
+from vncomply.deadlines.engine import sweep
 from vncomply.events.models import Event
+from vncomply.kit import clock
 from vncomply.platforms.models import Platform
 from vncomply.takedowns import deadline
 from vncomply.takedowns.models import TakedownOrder
@@ -87,7 +88,9 @@ async def test_batch_path_equals_row_path(committed, monkeypatch):
     # start again from scratch and use the one-row path
     from sqlalchemy import text
 
-    from vncomply.registry import metadata
+    from vncomply.registry import metadata as load_metadata
+
+    metadata = load_metadata()
 
     async with committed() as s:
         names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)

@@ -11,13 +11,14 @@ from sqlalchemy import func, select, update
 
 from tests.factories import SYSTEM, make_authority, make_platform
 from tests.takedowns.helpers import T0
-from vncomply import clock
 from vncomply.audit.models import AuditEvent
-from vncomply.auth.principal import Principal, Role
 from vncomply.blocks.models import Violation
-from vncomply.deadlines import engine, register, sweep
+from vncomply.deadlines import engine
+from vncomply.deadlines.engine import register, sweep
 from vncomply.deadlines.models import DeadlineSweep
 from vncomply.events.models import Event
+from vncomply.kit import clock
+from vncomply.kit.principal import Principal, Role
 from vncomply.takedowns import deadline, service
 from vncomply.takedowns.models import TakedownOrder
 from vncomply.takedowns.schemas import TakedownCreate

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import Keys, auth, make_authority, platform_keys
-from vncomply import clock
+from vncomply.kit import clock
 
 # After the Cybersecurity Law 2025 took effect (2026-07-01): 24 h / 3 h deadlines.
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.disclosures.conftest import T0, World, create, decide, request_body
 from tests.factories import auth
-from vncomply import clock
-from vncomply.deadlines import sweep
+from vncomply.deadlines.engine import sweep
 from vncomply.disclosures.deadline import HANDLER
+from vncomply.kit import clock
 
 
 async def _events(db: AsyncSession, world: World) -> list[tuple[str, dict[str, Any]]]:
@@ -119,7 +119,7 @@ async def test_user_notice_not_for_rejections(client: httpx.AsyncClient, world: 
 
 
 def test_worker_knows_the_disclosure_clock() -> None:
-    """The worker imports only the engine's HANDLER_MODULES."""
-    from vncomply.deadlines import HANDLER_MODULES
+    """The worker imports the deadline modules the registry derives."""
+    from vncomply.registry import deadline_modules
 
-    assert "vncomply.disclosures.deadline" in HANDLER_MODULES
+    assert "vncomply.disclosures.deadline" in deadline_modules()

@@ -24,8 +24,8 @@ from tests.disclosures.conftest import (
     request_body,
 )
 from tests.factories import auth
-from vncomply import clock
 from vncomply.config import get_settings
+from vncomply.kit import clock
 
 
 async def _approved(client: httpx.AsyncClient, world: World, **body: object) -> dict[str, object]:

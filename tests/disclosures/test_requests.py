@@ -18,7 +18,7 @@ from tests.disclosures.conftest import (
     request_body,
 )
 from tests.factories import auth, make_authority
-from vncomply import clock
+from vncomply.kit import clock
 
 URL = "/v1/disclosure-requests"
 

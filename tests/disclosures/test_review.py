@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.disclosures.conftest import World, create, decide, package, request_body
 from tests.factories import auth, make_key
-from vncomply.auth.principal import Role
+from vncomply.kit.principal import Role
 
 FIELDS = ["full_name", "date_of_birth", "phone_number"]
 

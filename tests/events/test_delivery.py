@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.events.conftest import Receiver, signature_valid
 from tests.factories import Keys, auth, platform_keys
 
-from vncomply import clock
 from vncomply.config import get_settings
-from vncomply.db import session_scope
 from vncomply.events import delivery, outbox
 from vncomply.events.models import WebhookDelivery
+from vncomply.kit import clock
+from vncomply.kit.db import session_scope
 
 EP = "/v1/webhook-endpoints"
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)

@@ -14,9 +14,9 @@ from sqlalchemy import text
 
 from tests.factories import auth, platform_keys
 from tests.identities.helpers import NID, body
-from vncomply import clock
 from vncomply.identities import bulk
 from vncomply.identities.bulk import lines
+from vncomply.kit import clock
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 NDJSON = {"Content-Type": "application/x-ndjson"}
@@ -105,7 +105,7 @@ async def test_chunks_are_atomic(client, db, monkeypatch):
         await original(session, actor, pending, superseded, res)
 
     monkeypatch.setattr(bulk, "_store", failing_store)
-    from vncomply.auth.principal import Principal, Role
+    from vncomply.kit.principal import Principal, Role
 
     actor = Principal(k.platform_id, Role.platform, k.platform_id, None)
     out = await bulk.ingest(db, actor, chunks(), chunk_size=3)
@@ -213,7 +213,7 @@ async def test_a_stream_that_breaks_mid_way_stores_nothing(committed):
     from starlette.requests import ClientDisconnect
 
     from tests.factories import make_platform
-    from vncomply.auth.principal import Principal, Role
+    from vncomply.kit.principal import Principal, Role
 
     async with committed() as s:
         pid = await make_platform(s)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from vncomply.crypto import decode_key
 from vncomply.identities.cli import app
+from vncomply.kit.crypto import decode_key
 
 
 def test_generate_prints_a_key():
@@ -25,12 +25,12 @@ async def test_rotate_runs_to_the_end_on_real_rows(committed, monkeypatch, capsy
     keys changed: afterwards nothing is left to rotate."""
     from tests.factories import make_platform
     from tests.identities.helpers import body
-    from vncomply.auth.principal import Principal, Role
     from vncomply.config import get_settings, reset_settings
-    from vncomply.crypto import generate_key
     from vncomply.identities import cli, rotation
     from vncomply.identities import service as identity_service
     from vncomply.identities.schemas import IdentityIn
+    from vncomply.kit.crypto import generate_key
+    from vncomply.kit.principal import Principal, Role
 
     async with committed() as s:
         pid = await make_platform(s)

@@ -12,8 +12,8 @@ from prometheus_client import REGISTRY
 
 from tests.factories import auth, platform_keys
 from tests.identities.helpers import body
-from vncomply import clock
 from vncomply.identities.router import account_permissions
+from vncomply.kit import clock
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
@@ -73,8 +73,8 @@ async def test_everything_unusual_is_handed_on_to_the_route(client, db, monkeypa
 
 
 async def test_over_the_rate_limit_the_route_answers_429(client, db, monkeypatch) -> None:
-    from vncomply import ratelimit
     from vncomply.config import get_settings
+    from vncomply.kit import ratelimit
 
     k = await platform_keys(db)
     monkeypatch.setattr(get_settings(), "rate_limit_platform", [1, 1])
@@ -88,9 +88,9 @@ async def test_over_the_rate_limit_the_route_answers_429(client, db, monkeypatch
 
 
 async def test_503_when_the_database_is_unreachable(committed, monkeypatch) -> None:
-    from vncomply import db as dbmod
     from vncomply.app import create_app
     from vncomply.config import get_settings
+    from vncomply.kit import db as dbmod
 
     await dbmod.dispose_engine()
     monkeypatch.setattr(get_settings(), "database_url", "postgresql+psycopg://postgres@127.0.0.1:1/none")
@@ -111,10 +111,10 @@ async def test_503_when_the_database_is_unreachable(committed, monkeypatch) -> N
 async def test_concurrent_checks_are_coalesced_and_each_gets_its_own_answer(committed) -> None:
     from tests.factories import make_key, make_platform
     from vncomply.app import create_app
-    from vncomply.auth.principal import Principal, Role
     from vncomply.blocks.models import AccountBlock
     from vncomply.identities import service as identity_service
     from vncomply.identities.schemas import IdentityIn
+    from vncomply.kit.principal import Principal, Role
 
     async with committed() as s:
         pid = await make_platform(s)
@@ -173,9 +173,9 @@ async def test_the_read_pool_recovers_when_its_connections_are_killed(committed)
     from sqlalchemy import text
 
     from tests.factories import make_key, make_platform
-    from vncomply import db as dbmod
     from vncomply.app import create_app
-    from vncomply.auth.principal import Role
+    from vncomply.kit import db as dbmod
+    from vncomply.kit.principal import Role
 
     async with committed() as s:
         pid = await make_platform(s)

@@ -10,9 +10,9 @@ from sqlalchemy import text
 
 from tests.factories import auth, platform_keys
 from tests.identities.helpers import PHONE, PHONE_E164, body, last_code
-from vncomply import clock
-from vncomply.errors import ServiceUnavailable
 from vncomply.identities.sms import ConsoleSms, HttpSms
+from vncomply.kit import clock
+from vncomply.kit.errors import ServiceUnavailable
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from sqlalchemy import event, text
 
 from tests.factories import auth, platform_keys
 from tests.identities.helpers import NID, body
-from vncomply import clock
 from vncomply.blocks.models import AccountBlock
+from vncomply.kit import clock
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 # Savepoint statements come from the test harness's outer transaction, not from the app.
@@ -227,11 +227,11 @@ async def test_hot_path_outside_a_transaction(committed, monkeypatch):
     """With a real database (no outer test transaction) the check reads through the hot read pool:
     plain psycopg in autocommit (no BEGIN/COMMIT round trips), statements prepared."""
     from tests.factories import make_platform
-    from vncomply import db as dbmod
-    from vncomply.auth.principal import Principal, Role
     from vncomply.identities import permissions
     from vncomply.identities import service as identity_service
     from vncomply.identities.schemas import IdentityIn
+    from vncomply.kit import db as dbmod
+    from vncomply.kit.principal import Principal, Role
 
     async with committed() as s:
         pid = await make_platform(s)

@@ -9,11 +9,11 @@ from sqlalchemy import text
 
 from tests.factories import auth, platform_keys
 from tests.identities.helpers import DOB, NAME, NID, PHONE, PHONE_E164, body, last_code
-from vncomply import clock
 from vncomply.config import get_settings, reset_settings
-from vncomply.crypto import aad_for, decrypt, generate_key, key_id_of
 from vncomply.identities import rotation
 from vncomply.identities.keys import ring
+from vncomply.kit import clock
+from vncomply.kit.crypto import aad_for, decrypt, generate_key, key_id_of
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 GUARDIAN_PHONE = "0987654321"
@@ -129,8 +129,8 @@ async def test_blind_index_key_rotation(client, db, monkeypatch):
     """Change the blind-index key: while the old one is the previous key every lookup still matches
     (search, OTP resend limit, OTP references, pending codes); `rotate` re-indexes every row; then
     the old key can go."""
-    from vncomply.crypto import blind_index, decode_key
     from vncomply.identities.keys import bi_fingerprint, bi_key
+    from vncomply.kit.crypto import blind_index, decode_key
 
     k = await platform_keys(db)
     h, officer = auth(k.platform), auth(k.officer)

@@ -9,9 +9,9 @@ from sqlalchemy import text
 
 from tests.factories import auth, platform_keys
 from tests.identities.helpers import DOB, NAME, NID, PHONE, PHONE_E164, body, make_nid
-from vncomply import clock
-from vncomply.crypto import DecryptionError, aad_for, decrypt
 from vncomply.identities.keys import ring
+from vncomply.kit import clock
+from vncomply.kit.crypto import DecryptionError, aad_for, decrypt
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from tests.factories import auth
 from tests.takedowns.helpers import T0, audits, events, order_body, world
-from vncomply import clock
-from vncomply.deadlines import sweep
+from vncomply.deadlines.engine import sweep
+from vncomply.kit import clock
 from vncomply.takedowns import deadline
 from vncomply.takedowns.models import TakedownOrder
 

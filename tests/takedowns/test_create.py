@@ -8,7 +8,7 @@ import pytest
 
 from tests.factories import auth, make_authority, platform_keys
 from tests.takedowns.helpers import T0, events, order_body, world
-from vncomply import clock
+from vncomply.kit import clock
 
 # 2026-07-01 00:00 in Vietnam (UTC+7).
 CSL_2025 = datetime(2026, 6, 30, 17, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from tests.factories import auth
 from tests.takedowns.helpers import T0, audits, events, order_body, world
-from vncomply import clock
 from vncomply.blocks.models import Violation
+from vncomply.kit import clock
 
 
 async def _order(client, w, n=2, **kw):

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from tests.factories import admin_key, auth, make_authority
 from tests.takedowns.helpers import T0, order_body, world
-from vncomply import clock
+from vncomply.kit import clock
 
 
 async def test_overdue_and_remaining_are_computed_at_read_time(client, db):

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply import clock
-from vncomply.db import json_rows
+from vncomply.kit import clock
+from vncomply.kit.db import json_rows
 
 
 @dataclass(frozen=True)

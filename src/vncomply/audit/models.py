@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, Identity, Index, LargeBinary, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vncomply.db import Base
+from vncomply.kit.db import Base
 
 
 class AuditEvent(Base):

@@ -9,9 +9,9 @@ from pydantic import AwareDatetime, BaseModel
 
 from vncomply.audit import service
 from vncomply.auth.deps import require
-from vncomply.auth.principal import Principal, Role
-from vncomply.db import SessionDep
-from vncomply.pagination import Page, PageParams, encode_cursor, page_params, seq_cursor
+from vncomply.kit.db import SessionDep
+from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params, seq_cursor
+from vncomply.kit.principal import Principal, Role
 
 router = APIRouter(prefix="/v1/audit-events", tags=["audit"])
 Reader = Annotated[Principal, Depends(require(Role.admin, Role.officer))]

@@ -18,9 +18,9 @@ import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply import clock
 from vncomply.audit.models import AuditEvent
-from vncomply.auth.principal import Principal
+from vncomply.kit import clock
+from vncomply.kit.principal import Principal
 
 GENESIS = b"\x00" * 32
 SEAL_LOCK = 0x5EA1  # advisory lock id: one sealer at a time

@@ -12,11 +12,11 @@ from typing import Annotated
 from fastapi import Depends, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from vncomply import ratelimit
 from vncomply.auth import service
-from vncomply.auth.principal import Principal, Role
 from vncomply.config import get_settings
-from vncomply.errors import Forbidden, RateLimited, Unauthenticated
+from vncomply.kit import ratelimit
+from vncomply.kit.errors import Forbidden, RateLimited, Unauthenticated
+from vncomply.kit.principal import Principal, Role
 
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer vnc_…`")
 

@@ -6,9 +6,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vncomply import clock
-from vncomply.db import Base
-from vncomply.models_common import UUIDPk
+from vncomply.kit import clock
+from vncomply.kit.columns import UUIDPk
+from vncomply.kit.db import Base
 
 
 class ApiKey(UUIDPk, Base):

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends
 from vncomply.auth import service
 from vncomply.auth.deps import Admin
 from vncomply.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
-from vncomply.db import SessionDep
 from vncomply.idempotency.route import IdempotentRoute, idempotent
-from vncomply.pagination import Page, PageParams, encode_cursor, page_params
+from vncomply.kit.db import SessionDep
+from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"], route_class=IdempotentRoute)
 

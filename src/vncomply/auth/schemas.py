@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
-from vncomply.auth.principal import Role
+from vncomply.kit.principal import Role
 
 
 class ApiKeyCreate(BaseModel):

@@ -13,16 +13,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply import clock
 from vncomply.audit import service as audit
 from vncomply.auth.models import ApiKey
-from vncomply.auth.principal import Principal, Role
 from vncomply.authorities.models import Authority
 from vncomply.config import get_settings
-from vncomply.db import read_rows, reads_share_a_connection
-from vncomply.errors import InvalidInput, NotFound
-from vncomply.logs import get_logger
-from vncomply.pagination import created_id_after
+from vncomply.kit import clock
+from vncomply.kit.db import read_rows, reads_share_a_connection
+from vncomply.kit.errors import InvalidInput, NotFound
+from vncomply.kit.logs import get_logger
+from vncomply.kit.pagination import created_id_after
+from vncomply.kit.principal import Principal, Role
 from vncomply.platforms.models import Platform
 
 KEY_PREFIX = "vnc_"

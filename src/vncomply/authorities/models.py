@@ -5,8 +5,8 @@ import uuid
 from sqlalchemy import Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vncomply.db import Base
-from vncomply.models_common import Timestamps, UUIDPk
+from vncomply.kit.columns import Timestamps, UUIDPk
+from vncomply.kit.db import Base
 from vncomply.platforms.models import Platform
 
 authority_platforms = Table(

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends
 from vncomply.auth.deps import Admin
 from vncomply.authorities import service
 from vncomply.authorities.schemas import AuthorityCreate, AuthorityOut, AuthorityUpdate
-from vncomply.db import SessionDep
 from vncomply.idempotency.route import IdempotentRoute, idempotent
-from vncomply.pagination import Page, PageParams, encode_cursor, page_params
+from vncomply.kit.db import SessionDep
+from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
 
 router = APIRouter(prefix="/v1/authorities", tags=["authorities"], route_class=IdempotentRoute)
 

@@ -10,11 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
-from vncomply.auth.principal import Principal
 from vncomply.authorities.models import Authority
 from vncomply.authorities.schemas import AuthorityCreate, AuthorityOut, AuthorityUpdate
-from vncomply.errors import Conflict, InvalidInput, NotFound
-from vncomply.pagination import created_id_after
+from vncomply.kit.errors import Conflict, InvalidInput, NotFound
+from vncomply.kit.pagination import created_id_after
+from vncomply.kit.principal import Principal
 from vncomply.platforms.models import Platform
 
 

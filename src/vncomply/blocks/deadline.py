@@ -1,6 +1,6 @@
 """The blocks' timed transitions on the shared deadline engine (vncomply.deadlines).
 
-Registered at import; ``vncomply.deadlines.HANDLER_MODULES`` lists this module so the worker knows
+Registered at import; the registry finds this module by its name so the worker knows
 it. Two transitions per block, both recorded once: ``block.apply_overdue`` when ``apply_by`` passes
 without the platform's confirmation, and ``block.ended`` at ``ends_at``. Neither changes whether the
 block is active: that is computed from the clock at read time (vncomply.blocks.status).
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.blocks import service
 from vncomply.blocks.models import AccountBlock
-from vncomply.deadlines import register
+from vncomply.deadlines.engine import register
 
 NAME = "blocks.account_block"
 

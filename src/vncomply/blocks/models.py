@@ -16,8 +16,8 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vncomply.db import Base
-from vncomply.models_common import Timestamps, UUIDPk
+from vncomply.kit.columns import Timestamps, UUIDPk
+from vncomply.kit.db import Base
 
 
 class AccountBlock(UUIDPk, Timestamps, Base):

@@ -5,9 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from vncomply import clock
 from vncomply.auth.deps import require
-from vncomply.auth.principal import Principal, Role
 from vncomply.blocks import service
 from vncomply.blocks.models import Violation
 from vncomply.blocks.schemas import (
@@ -20,9 +18,11 @@ from vncomply.blocks.schemas import (
     ViolationCreate,
     ViolationOut,
 )
-from vncomply.db import SessionDep
 from vncomply.idempotency.route import IdempotentRoute, idempotent
-from vncomply.pagination import Page, PageParams, encode_cursor, page_params
+from vncomply.kit import clock
+from vncomply.kit.db import SessionDep
+from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
+from vncomply.kit.principal import Principal, Role
 
 router = APIRouter(prefix="/v1", tags=["blocks"], route_class=IdempotentRoute)
 

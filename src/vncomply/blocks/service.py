@@ -14,9 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, not_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply import clock, rulebook
 from vncomply.audit import service as audit
-from vncomply.auth.principal import Principal
 from vncomply.authorities import service as authorities
 from vncomply.authorities.models import Authority
 from vncomply.blocks.models import AccountBlock, Violation
@@ -31,11 +29,14 @@ from vncomply.blocks.schemas import (
     ViolationOut,
 )
 from vncomply.blocks.status import active_clause, next_action_at, status_at
-from vncomply.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from vncomply.events import outbox
-from vncomply.pagination import time_id_cursor
+from vncomply.kit import clock
+from vncomply.kit.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from vncomply.kit.pagination import time_id_cursor
+from vncomply.kit.principal import Principal
+from vncomply.kit.tenancy import get_scoped, scoped
 from vncomply.platforms.models import Platform
-from vncomply.tenancy import get_scoped, scoped
+from vncomply.rulebook import rules as rulebook
 
 NATIONAL_SECURITY = "national_security"
 # Advisory-lock namespace (two-int form, so it never meets the single-bigint locks elsewhere).

@@ -1,6 +1,6 @@
 """The shared deadline engine: a registry of handlers and one sweep (docs/deadlines.md).
 
-    from vncomply.deadlines import register
+    from vncomply.deadlines.engine import register
     register("blocks.expiry", AccountBlock, expire_block, stuck=..., )
 
 ``sweep()`` claims due rows of every handler with ``FOR UPDATE SKIP LOCKED`` and applies one
@@ -9,28 +9,6 @@ idempotent transition per row, committing per batch.
 
 from __future__ import annotations
 
-from vncomply.deadlines.engine import (
-    HANDLER_MODULES,
-    DeadlineHandler,
-    HandlerResult,
-    SweepResult,
-    get_handler,
-    handlers,
-    load_handlers,
-    register,
-    sweep,
-    unregister,
-)
+from vncomply.kit.domain import Domain
 
-__all__ = [
-    "HANDLER_MODULES",
-    "DeadlineHandler",
-    "HandlerResult",
-    "SweepResult",
-    "get_handler",
-    "handlers",
-    "load_handlers",
-    "register",
-    "sweep",
-    "unregister",
-]
+DOMAIN = Domain()

@@ -12,7 +12,7 @@ given) and sets the row's next ``next_action_at`` (or None). The sweep claims du
   handler's ``retry_delay`` (logged and audited) — the next sweep fires it again;
 - a crashed worker loses nothing: its transaction never committed, the next sweep claims the rows.
 
-``now`` is always a parameter taken from ``vncomply.clock`` — never SQL ``now()`` — so tests move time.
+``now`` is always a parameter taken from ``vncomply.kit.clock`` — never SQL ``now()`` — so tests move time.
 """
 
 from __future__ import annotations
@@ -28,23 +28,16 @@ from sqlalchemy import ColumnElement, inspect, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vncomply import clock
 from vncomply.audit import service as audit
 from vncomply.deadlines.models import DeadlineSweep
-from vncomply.logs import get_logger
+from vncomply.kit import clock
+from vncomply.kit.logs import get_logger
 
 RowT = TypeVar("RowT")
 Transition = Callable[[AsyncSession, RowT, datetime], Awaitable[None]]
 
 log = get_logger("vncomply.deadlines")
 
-# Modules that register handlers at import. A domain adds its module here (one line) so that the
-# worker, which imports only this package, knows every handler.
-HANDLER_MODULES: list[str] = [
-    "vncomply.takedowns.deadline",
-    "vncomply.blocks.deadline",
-    "vncomply.disclosures.deadline",
-]
 
 DEFAULT_BATCH = 1000
 DEFAULT_RETRY_DELAY = timedelta(seconds=60)
@@ -129,7 +122,9 @@ def unregister(name: str) -> None:
 
 
 def load_handlers() -> None:
-    for module in HANDLER_MODULES:
+    from vncomply.registry import deadline_modules
+
+    for module in deadline_modules():
         importlib.import_module(module)
 
 
@@ -179,7 +174,7 @@ async def sweep(
 ) -> SweepResult:
     """Fire every due transition of every handler (or of ``names``) as of ``now``."""
     if session_factory is None:
-        from vncomply.db import get_sessionmaker
+        from vncomply.kit.db import get_sessionmaker
 
         session_factory = get_sessionmaker()
     if now is None:

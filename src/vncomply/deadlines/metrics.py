@@ -19,9 +19,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Connection, Engine, create_engine, func, select
 
-from vncomply import clock
 from vncomply.deadlines.models import DeadlineSweep
-from vncomply.logs import get_logger
+from vncomply.kit import clock
+from vncomply.kit.logs import get_logger
 
 log = get_logger("vncomply.deadlines.metrics")
 CACHE_SECONDS = 10.0
@@ -32,7 +32,7 @@ _engine_lock = threading.Lock()
 
 
 def sync_engine() -> Engine:
-    from vncomply.db import database_url
+    from vncomply.kit.db import database_url
 
     url = database_url()
     with _engine_lock:

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vncomply.db import Base
+from vncomply.kit.db import Base
 
 
 class DeadlineSweep(Base):

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
-from vncomply.deadlines import register
+from vncomply.deadlines.engine import register
 from vncomply.disclosures.models import DisclosureRequest
 from vncomply.disclosures.schemas import OPEN_STATUSES, RELEASED_STATUSES
 from vncomply.events import outbox

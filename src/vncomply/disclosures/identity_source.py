@@ -17,9 +17,9 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply.crypto import aad_for, decrypt
 from vncomply.identities.keys import ring
 from vncomply.identities.models import Identity
+from vncomply.kit.crypto import aad_for, decrypt
 
 MATCH_LIMIT = 1000  # a phone or ID shared by more accounts than this is not a plausible subject
 

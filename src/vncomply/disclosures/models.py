@@ -14,8 +14,8 @@ from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, Un
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vncomply.db import Base
-from vncomply.models_common import Timestamps, UUIDPk
+from vncomply.kit.columns import Timestamps, UUIDPk
+from vncomply.kit.db import Base
 
 
 class DisclosureRequest(UUIDPk, Timestamps, Base):

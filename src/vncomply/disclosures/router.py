@@ -6,8 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from vncomply.auth.deps import require
-from vncomply.auth.principal import Principal, Role
-from vncomply.db import SessionDep
 from vncomply.disclosures import service
 from vncomply.disclosures.schemas import (
     DecisionIn,
@@ -16,10 +14,12 @@ from vncomply.disclosures.schemas import (
     PackageOut,
     Status,
 )
-from vncomply.errors import DomainError
 from vncomply.idempotency.route import IdempotentRoute, idempotent
-from vncomply.pagination import Page, PageParams, encode_cursor, page_params
-from vncomply.problems import domain_problem
+from vncomply.kit.db import SessionDep
+from vncomply.kit.errors import DomainError
+from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
+from vncomply.kit.principal import Principal, Role
+from vncomply.kit.problems import domain_problem
 
 router = APIRouter(prefix="/v1/disclosure-requests", tags=["disclosures"], route_class=IdempotentRoute)
 Authority = Annotated[Principal, Depends(require(Role.authority))]

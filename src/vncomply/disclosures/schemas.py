@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from vncomply.identities.validation import ACCOUNT_ID_MAX, ACCOUNT_ID_PATTERN
+from vncomply.rulebook.schemas import RuleRef
 
 
 class DisclosureField(StrEnum):
@@ -142,11 +143,6 @@ class SubjectOut(BaseModel):
     masked: str | None = Field(default=None, description="masked phone or ID number")
 
 
-class RuleOut(BaseModel):
-    id: str
-    hours: int | None
-
-
 class FirstApprovalOut(BaseModel):
     decision: str
     fields: list[str]
@@ -168,7 +164,7 @@ class DisclosureRequestOut(BaseModel):
     status: Status
     received_at: datetime
     due_at: datetime | None
-    rule: RuleOut
+    rule: RuleRef
     overdue: bool = Field(description="open past due_at (computed from the clock, not a sweep)")
     remaining_seconds: int | None
     matched_account_ids: list[str] | None = Field(

@@ -25,12 +25,9 @@ from sqlalchemy import and_, not_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply import clock, rulebook
 from vncomply.audit import service as audit
-from vncomply.auth.principal import Principal, Role
 from vncomply.authorities.service import addressable
 from vncomply.config import get_settings
-from vncomply.crypto import blind_index
 from vncomply.disclosures import deadline as dclock
 from vncomply.disclosures.identity_source import SubjectKey, get_source
 from vncomply.disclosures.models import DisclosureRequest
@@ -44,12 +41,10 @@ from vncomply.disclosures.schemas import (
     DisclosureRequestOut,
     FirstApprovalOut,
     PackageOut,
-    RuleOut,
     Status,
     Subject,
     SubjectOut,
 )
-from vncomply.errors import Conflict, DomainError, Gone, IllegalTransition, InvalidInput
 from vncomply.events import outbox
 from vncomply.identities.keys import bi_key
 from vncomply.identities.validation import (
@@ -59,9 +54,15 @@ from vncomply.identities.validation import (
     mask_phone,
     normalize_phone,
 )
-from vncomply.pagination import time_id_cursor
+from vncomply.kit import clock
+from vncomply.kit.crypto import blind_index
+from vncomply.kit.errors import Conflict, DomainError, Gone, IllegalTransition, InvalidInput
+from vncomply.kit.pagination import time_id_cursor
+from vncomply.kit.principal import Principal, Role
+from vncomply.kit.tenancy import get_scoped, scoped
 from vncomply.platforms.models import Platform
-from vncomply.tenancy import get_scoped, scoped
+from vncomply.rulebook import rules as rulebook
+from vncomply.rulebook.schemas import RuleRef
 
 WHAT = "disclosure request"
 RESOURCE = "disclosure_request"
@@ -521,7 +522,7 @@ def to_out(req: DisclosureRequest, viewer: Principal) -> DisclosureRequestOut:
         status=Status(req.status),
         received_at=req.received_at,
         due_at=req.due_at,
-        rule=RuleOut(id=req.rule_id, hours=req.rule_hours),
+        rule=RuleRef(id=req.rule_id, hours=req.rule_hours),
         overdue=dclock.is_overdue(req, now),
         remaining_seconds=(int((req.due_at - now).total_seconds()) if is_open and req.due_at else None),
         matched_account_ids=list(req.matched_account_ids) if staff else None,

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply import clock
-from vncomply.db import json_rows
-from vncomply.events.outbox import EVENT_TYPES
+from vncomply.kit import clock
+from vncomply.kit.db import json_rows
+from vncomply.registry import event_types
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ async def emit_many(session: AsyncSession, pending: Sequence[PendingEvent]) -> l
         return []
     by_platform: dict[uuid.UUID, list[int]] = {}
     for i, e in enumerate(pending):
-        if e.type not in EVENT_TYPES:
+        if e.type not in event_types():
             raise ValueError(f"unknown event type {e.type!r}")
         by_platform.setdefault(e.platform_id, []).append(i)
     # Counters are locked in platform-id order: concurrent sweepers cannot deadlock on them.

@@ -29,13 +29,13 @@ import orjson
 from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply import clock
 from vncomply.audit import service as audit
 from vncomply.config import get_settings
-from vncomply.db import session_scope
 from vncomply.events import signing, ssrf
 from vncomply.events.models import Event, WebhookDelivery, WebhookEndpoint
-from vncomply.logs import get_logger
+from vncomply.kit import clock
+from vncomply.kit.db import session_scope
+from vncomply.kit.logs import get_logger
 
 log = get_logger("vncomply.events")
 

@@ -8,9 +8,9 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, Stri
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vncomply import clock
-from vncomply.db import Base
-from vncomply.models_common import Timestamps, UUIDPk
+from vncomply.kit import clock
+from vncomply.kit.columns import Timestamps, UUIDPk
+from vncomply.kit.db import Base
 
 
 class Event(Base):

@@ -8,32 +8,14 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply import clock
 from vncomply.events.models import Event, EventSequence
-
-EVENT_TYPES = frozenset(
-    {
-        "takedown.received",
-        "takedown.deadline_approaching",
-        "takedown.overdue",
-        "takedown.completed",
-        "block.started",
-        "block.ended",
-        "block.lifted",
-        "block.apply_overdue",
-        "disclosure.received",
-        "disclosure.deadline_approaching",
-        "disclosure.overdue",
-        "disclosure.decided",
-        "disclosure.user_notice_due",
-        "platform.filing_due",
-    }
-)
+from vncomply.kit import clock
+from vncomply.registry import event_types
 
 
 async def emit(session: AsyncSession, platform_id: uuid.UUID, type_: str, data: dict[str, Any]) -> Event:
     """Add an event to the caller's transaction. ``data`` must never hold plaintext PII."""
-    if type_ not in EVENT_TYPES:
+    if type_ not in event_types():
         raise ValueError(f"unknown event type {type_!r}")
     # The counter row lock serialises emitters of one platform only until their commit; the
     # upsert makes the first event of a platform safe under concurrency too.

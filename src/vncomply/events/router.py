@@ -6,8 +6,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from vncomply.auth.deps import require
-from vncomply.auth.principal import Principal, Role
-from vncomply.db import SessionDep
 from vncomply.events import service
 from vncomply.events.schemas import (
     DeliveryOut,
@@ -21,7 +19,9 @@ from vncomply.events.schemas import (
     SecretRotated,
 )
 from vncomply.idempotency.route import IdempotentRoute, idempotent
-from vncomply.pagination import Page, PageParams, encode_cursor, page_params, seq_cursor
+from vncomply.kit.db import SessionDep
+from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params, seq_cursor
+from vncomply.kit.principal import Principal, Role
 
 router = APIRouter(tags=["events"], route_class=IdempotentRoute)
 Member = Annotated[Principal, Depends(require(Role.platform, Role.officer))]

@@ -10,13 +10,9 @@ from typing import Any
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply import clock
 from vncomply.audit import service as audit
-from vncomply.auth.principal import Principal
-from vncomply.errors import Conflict, InvalidInput
 from vncomply.events import signing, ssrf
 from vncomply.events.models import Event, WebhookDelivery, WebhookEndpoint
-from vncomply.events.outbox import EVENT_TYPES
 from vncomply.events.schemas import (
     DeliveryOut,
     EndpointCreate,
@@ -24,8 +20,12 @@ from vncomply.events.schemas import (
     EndpointUpdate,
     EventOut,
 )
-from vncomply.pagination import time_id_cursor
-from vncomply.tenancy import get_scoped, scoped
+from vncomply.kit import clock
+from vncomply.kit.errors import Conflict, InvalidInput
+from vncomply.kit.pagination import time_id_cursor
+from vncomply.kit.principal import Principal
+from vncomply.kit.tenancy import get_scoped, scoped
+from vncomply.registry import event_types
 
 ROTATION_GRACE = timedelta(hours=24)
 
@@ -74,10 +74,11 @@ def _event_types(types: list[str]) -> list[str]:
                 '`["*"]` means every event type; do not list others with it', field="event_types"
             )
         return wanted
-    unknown = [t for t in wanted if t not in EVENT_TYPES]
+    unknown = [t for t in wanted if t not in event_types()]
     if unknown:
         raise InvalidInput(
-            f'unknown event type(s): {", ".join(unknown)}; known: {", ".join(sorted(EVENT_TYPES))} or ["*"]',
+            f"unknown event type(s): {', '.join(unknown)}; "
+            f'known: {", ".join(sorted(event_types()))} or ["*"]',
             field="event_types",
         )
     return wanted
@@ -231,7 +232,7 @@ def _types_filter(raw: str | None) -> list[str] | None:
     if not raw:
         return None
     types = [t.strip() for t in raw.split(",") if t.strip()]
-    unknown = [t for t in types if t not in EVENT_TYPES]
+    unknown = [t for t in types if t not in event_types()]
     if unknown:
         raise InvalidInput(f"unknown event type(s): {', '.join(unknown)}", field="type")
     return types

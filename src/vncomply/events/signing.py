@@ -13,7 +13,7 @@ import hmac
 import secrets
 
 from vncomply.config import get_settings
-from vncomply.crypto import KeyRing, aad_for, decrypt, encrypt
+from vncomply.kit.crypto import KeyRing, aad_for, decrypt, encrypt
 
 PREFIX = "whsec_"
 

@@ -13,11 +13,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.responses import Response
 
-from vncomply import clock, heartbeat
-from vncomply.db import get_engine
-from vncomply.metrics import BEAT_HEARTBEAT_AGE
-from vncomply.problems import problem_response
-from vncomply.redis_client import get_redis
+from vncomply.health import heartbeat
+from vncomply.kit import clock
+from vncomply.kit.db import get_engine
+from vncomply.kit.metrics import BEAT_HEARTBEAT_AGE
+from vncomply.kit.problems import problem_response
+from vncomply.kit.redis import get_redis
 
 router = APIRouter(tags=["operations"])
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})

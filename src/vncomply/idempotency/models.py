@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import LargeBinary, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vncomply.db import Base
+from vncomply.kit.db import Base
 
 
 class IdempotencyRecord(Base):

@@ -24,13 +24,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from starlette.responses import Response
 
-from vncomply import clock
 from vncomply.auth.deps import authenticated
-from vncomply.auth.principal import Principal
 from vncomply.config import get_settings
-from vncomply.db import SessionDep
-from vncomply.errors import Conflict, InvalidInput
 from vncomply.idempotency.models import IdempotencyRecord
+from vncomply.kit import clock
+from vncomply.kit.db import SessionDep
+from vncomply.kit.errors import Conflict, InvalidInput
+from vncomply.kit.principal import Principal
 
 F = TypeVar("F", bound=Callable[..., Any])
 HEADER = "Idempotency-Key"

@@ -23,14 +23,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
-from vncomply.auth.principal import Principal
-from vncomply.crypto import KeyRing
 from vncomply.identities.keys import bi_key, ring
 from vncomply.identities.prepare import COLUMNS, COPY_TYPES, Prepared, prepare
 from vncomply.identities.schemas import BulkError, BulkLine, BulkOut
 from vncomply.identities.service import RefCheck, check_references
 from vncomply.identities.validation import ValidationProblem, validate_account_id
-from vncomply.logs import get_logger
+from vncomply.kit.crypto import KeyRing
+from vncomply.kit.logs import get_logger
+from vncomply.kit.principal import Principal
 
 CHUNK = 2000
 YIELD_EVERY = 100  # lines between yields to the event loop while parsing

@@ -7,9 +7,9 @@ import asyncio
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from vncomply.crypto import generate_key
-from vncomply.db import dispose_engine, session_scope
 from vncomply.identities import rotation
+from vncomply.kit.crypto import generate_key
+from vncomply.kit.db import dispose_engine, session_scope
 
 app = typer.Typer(help="Field-encryption keys: generate, rotate.", no_args_is_help=True)
 

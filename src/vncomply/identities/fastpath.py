@@ -27,14 +27,14 @@ from dataclasses import dataclass
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vncomply import ratelimit
-from vncomply.auth.principal import Role
 from vncomply.auth.service import authenticate
 from vncomply.config import get_settings
 from vncomply.identities import permissions
 from vncomply.identities.validation import ACCOUNT_ID
-from vncomply.metrics import PERMISSION_FAST_PATH
-from vncomply.problems import database_unavailable, unavailable_response
+from vncomply.kit import ratelimit
+from vncomply.kit.metrics import PERMISSION_FAST_PATH
+from vncomply.kit.principal import Role
+from vncomply.kit.problems import database_unavailable, unavailable_response
 
 TEMPLATE = "/v1/accounts/{account_id}/permissions"
 _PATH = re.compile(r"/v1/accounts/([^/]+)/permissions")

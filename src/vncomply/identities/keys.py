@@ -6,7 +6,7 @@ import hashlib
 from functools import lru_cache
 
 from vncomply.config import get_settings
-from vncomply.crypto import KeyRing, decode_key
+from vncomply.kit.crypto import KeyRing, decode_key
 
 
 @lru_cache(maxsize=4)

@@ -1,6 +1,6 @@
 """Verified identities and phone verifications.
 
-PII columns (``*_enc``) hold AES-256-GCM blobs (``vncomply.crypto``) bound to platform, account and
+PII columns (``*_enc``) hold AES-256-GCM blobs (``vncomply.kit.crypto``) bound to platform, account and
 field; ``*_bi`` are per-platform HMAC blind indexes for equality search. Everything the permission
 check reads is a plain, non-PII column, so the hot path never decrypts.
 
@@ -17,9 +17,9 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vncomply import clock
-from vncomply.db import Base
-from vncomply.models_common import UUIDPk
+from vncomply.kit import clock
+from vncomply.kit.columns import UUIDPk
+from vncomply.kit.db import Base
 from vncomply.platforms import models as _platforms  # noqa: F401  (FK target, for standalone use)
 
 

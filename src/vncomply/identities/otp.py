@@ -13,16 +13,16 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply import clock
 from vncomply.audit import service as audit
-from vncomply.auth.principal import Principal
-from vncomply.crypto import aad_for, blind_index, encrypt
-from vncomply.errors import Gone, NotFound, RateLimited
 from vncomply.identities import sms
 from vncomply.identities.keys import bi_fingerprint, bi_key, bi_keys, ring
 from vncomply.identities.models import PhoneVerification
 from vncomply.identities.service import problem
 from vncomply.identities.validation import ValidationProblem, normalize_phone
+from vncomply.kit import clock
+from vncomply.kit.crypto import aad_for, blind_index, encrypt
+from vncomply.kit.errors import Gone, NotFound, RateLimited
+from vncomply.kit.principal import Principal
 
 CODE_TTL = timedelta(minutes=5)
 ATTEMPTS = 5

@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from vncomply import clock
-from vncomply.batching import Coalescer
 from vncomply.config import get_settings
-from vncomply.db import read_rows
 from vncomply.identities.schemas import Action
-from vncomply.metrics import PERMISSION_BATCH_SIZE
+from vncomply.kit import clock
+from vncomply.kit.coalescing import Coalescer
+from vncomply.kit.db import read_rows
+from vncomply.kit.metrics import PERMISSION_BATCH_SIZE
 
 ACTIONS: tuple[str, ...] = tuple(a.value for a in Action)
 
@@ -41,7 +41,7 @@ CROSS JOIN LATERAL (
 _COLS = """i.status, i.minor_until, i.has_guardian, i.has_national_id,
        i.commercial_livestreamer, b.locked, b.blocked_until, p.contact_filed_at"""
 
-# Single checks, coalesced (vncomply.batching): one row per (platform, account) pair, in input
+# Single checks, coalesced (vncomply.kit.coalescing): one row per (platform, account) pair, in input
 # order, even for an unknown account or platform (all LEFT JOINs).
 PAIRS = f"""
 SELECT {_COLS}

@@ -14,9 +14,7 @@ from typing import Any
 
 import orjson
 
-from vncomply import clock
 from vncomply.config import get_settings
-from vncomply.crypto import KeyRing, aad_prefix, aad_with, blind_index, encrypt
 from vncomply.identities.fastphone import normalize_phone_fast
 from vncomply.identities.keys import bi_fingerprint, bi_key, bi_keys, ring
 from vncomply.identities.schemas import Guardian, IdentityIn, Method
@@ -31,6 +29,8 @@ from vncomply.identities.validation import (
     validate_date_of_birth,
     validate_national_id,
 )
+from vncomply.kit import clock
+from vncomply.kit.crypto import KeyRing, aad_prefix, aad_with, blind_index, encrypt
 
 MINOR_AGE = 16  # Decree 147: under 16 → registered by a parent/guardian
 ADULT_AGE = 18  # Civil Code: a guardian must be an adult

@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply.crypto import KeyRing, aad_for, blind_index, decrypt, reencrypt
 from vncomply.identities.keys import bi_fingerprint, bi_key, ring
 from vncomply.identities.models import Identity, PhoneVerification
+from vncomply.kit.crypto import KeyRing, aad_for, blind_index, decrypt, reencrypt
 
 _FIELDS = (
     ("full_name_enc", "full_name"),

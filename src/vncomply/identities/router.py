@@ -10,9 +10,6 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from vncomply.auth.deps import require
-from vncomply.auth.principal import Principal, Role
-from vncomply.db import SessionDep
-from vncomply.errors import DomainError
 from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.identities import bulk, otp, permissions, service
 from vncomply.identities.schemas import (
@@ -30,7 +27,10 @@ from vncomply.identities.schemas import (
     SearchOut,
 )
 from vncomply.identities.validation import ACCOUNT_ID_MAX, ACCOUNT_ID_PATTERN
-from vncomply.problems import problem_response
+from vncomply.kit.db import SessionDep
+from vncomply.kit.errors import DomainError
+from vncomply.kit.principal import Principal, Role
+from vncomply.kit.problems import problem_response
 
 router = APIRouter(route_class=IdempotentRoute)
 

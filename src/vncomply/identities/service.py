@@ -11,11 +11,7 @@ from sqlalchemy import literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply import clock
 from vncomply.audit import service as audit
-from vncomply.auth.principal import Principal
-from vncomply.crypto import aad_for, blind_index, decrypt
-from vncomply.errors import IllegalTransition, InvalidInput, NotFound
 from vncomply.identities.keys import bi_keys, ring
 from vncomply.identities.models import Identity, PhoneVerification
 from vncomply.identities.prepare import COLUMNS, prepare
@@ -28,6 +24,10 @@ from vncomply.identities.validation import (
     normalize_phone,
     validate_account_id,
 )
+from vncomply.kit import clock
+from vncomply.kit.crypto import aad_for, blind_index, decrypt
+from vncomply.kit.errors import IllegalTransition, InvalidInput, NotFound
+from vncomply.kit.principal import Principal
 
 _UPDATABLE = tuple(c for c in COLUMNS if c not in ("platform_id", "account_id", "created_at"))
 

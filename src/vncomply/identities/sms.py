@@ -15,8 +15,8 @@ from typing import ClassVar, Protocol
 import httpx
 
 from vncomply.config import Env, SmsProvider, get_settings
-from vncomply.errors import ServiceUnavailable
-from vncomply.logs import get_logger
+from vncomply.kit.errors import ServiceUnavailable
+from vncomply.kit.logs import get_logger
 
 log = get_logger("vncomply.sms")
 

@@ -6,10 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from vncomply.auth.deps import Admin, require
-from vncomply.auth.principal import Principal, Role
-from vncomply.db import SessionDep
 from vncomply.idempotency.route import IdempotentRoute, idempotent
-from vncomply.pagination import Page, PageParams, encode_cursor, page_params
+from vncomply.kit.db import SessionDep
+from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
+from vncomply.kit.principal import Principal, Role
 from vncomply.platforms import service
 from vncomply.platforms.schemas import PlatformCreate, PlatformOut, PlatformUpdate
 

@@ -9,14 +9,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply import clock, rulebook
 from vncomply.audit import service as audit
-from vncomply.auth.principal import Principal
-from vncomply.clock import VN_TZ
-from vncomply.errors import InvalidInput, NotFound
-from vncomply.pagination import created_id_after
+from vncomply.kit import clock
+from vncomply.kit.clock import VN_TZ
+from vncomply.kit.errors import InvalidInput, NotFound
+from vncomply.kit.pagination import created_id_after
+from vncomply.kit.principal import Principal
 from vncomply.platforms.models import Platform
 from vncomply.platforms.schemas import PlatformCreate, PlatformOut, PlatformUpdate
+from vncomply.rulebook import rules as rulebook
 
 
 def _check_lock_days(days: list[int] | None) -> None:

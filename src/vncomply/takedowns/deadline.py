@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply import clock
 from vncomply.audit import service as audit
 from vncomply.audit.batch import PendingAudit, record_many
-from vncomply.db import json_rows
-from vncomply.deadlines import register
+from vncomply.deadlines.engine import register
 from vncomply.events.batch import PendingEvent, emit_many
 from vncomply.events.outbox import emit
+from vncomply.kit import clock
+from vncomply.kit.db import json_rows
 from vncomply.takedowns.models import TakedownOrder
 
 HANDLER_NAME = "takedowns.clock"

@@ -12,11 +12,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vncomply.db import Base
-
 # The engine's bookkeeping table rides on this module's import (registry.py imports it).
 from vncomply.deadlines import models as _deadline_models  # noqa: F401
-from vncomply.models_common import Timestamps, UUIDPk
+from vncomply.kit.columns import Timestamps, UUIDPk
+from vncomply.kit.db import Base
 
 
 class TakedownOrder(UUIDPk, Timestamps, Base):

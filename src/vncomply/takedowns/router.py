@@ -7,10 +7,10 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime
 
 from vncomply.auth.deps import require
-from vncomply.auth.principal import Principal, Role
-from vncomply.db import SessionDep
 from vncomply.idempotency.route import IdempotentRoute, idempotent
-from vncomply.pagination import Page, PageParams, encode_cursor, page_params
+from vncomply.kit.db import SessionDep
+from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
+from vncomply.kit.principal import Principal, Role
 from vncomply.takedowns import metrics as _metrics  # noqa: F401  (registers the collectors)
 from vncomply.takedowns import service
 from vncomply.takedowns.schemas import (

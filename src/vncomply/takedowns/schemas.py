@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from vncomply.rulebook.schemas import RuleRef
+
 
 class Channel(StrEnum):
     electronic = "electronic"
@@ -183,11 +185,6 @@ class ResolutionIn(BaseModel):
     )
 
 
-class RuleOut(BaseModel):
-    id: str
-    hours: int
-
-
 class ItemOut(BaseModel):
     id: uuid.UUID
     position: int
@@ -216,7 +213,7 @@ class OrderSummary(BaseModel):
     issued_at: datetime | None
     received_at: datetime
     due_at: datetime
-    rule: RuleOut
+    rule: RuleRef
     remaining_seconds: int | None = Field(
         description="seconds until due_at at read time (negative once passed); null when completed"
     )

@@ -17,14 +17,17 @@ from sqlalchemy import Select, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply import clock, rulebook
 from vncomply.audit import service as audit
-from vncomply.auth.principal import Principal, Role
 from vncomply.authorities.service import addressable
 from vncomply.blocks.service import record_violation, withdraw_violation
-from vncomply.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from vncomply.events.outbox import emit
-from vncomply.pagination import time_id_cursor
+from vncomply.kit import clock
+from vncomply.kit.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from vncomply.kit.pagination import time_id_cursor
+from vncomply.kit.principal import Principal, Role
+from vncomply.kit.tenancy import get_scoped, scoped
+from vncomply.rulebook import rules as rulebook
+from vncomply.rulebook.schemas import RuleRef
 from vncomply.takedowns import deadline
 from vncomply.takedowns.models import TakedownItem, TakedownOrder
 from vncomply.takedowns.schemas import (
@@ -33,10 +36,8 @@ from vncomply.takedowns.schemas import (
     OrderOut,
     OrderSummary,
     ResolutionIn,
-    RuleOut,
     TakedownCreate,
 )
-from vncomply.tenancy import get_scoped, scoped
 
 MAX_BACKDATE = timedelta(days=7)
 # How far before receipt a platform may say it acted (content already gone when the order came).
@@ -62,7 +63,7 @@ def _summary_fields(o: TakedownOrder, now: datetime) -> dict[str, Any]:
         "issued_at": o.issued_at,
         "received_at": o.received_at,
         "due_at": o.due_at,
-        "rule": RuleOut(id=o.rule_id, hours=o.rule_hours),
+        "rule": RuleRef(id=o.rule_id, hours=o.rule_hours),
         # Computed from the clock at read time: right even if no sweep has run (DESIGN rule 5).
         "remaining_seconds": None if done else int((o.due_at - now).total_seconds()),
         "overdue": (not done) and now >= o.due_at,

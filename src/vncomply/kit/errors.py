@@ -1,5 +1,5 @@
 """Typed domain errors. Each carries its HTTP status and RFC 9457 problem type; one handler renders
-them all as ``application/problem+json`` (see ``vncomply.problems``)."""
+them all as ``application/problem+json`` (see ``vncomply.kit.problems``)."""
 
 from __future__ import annotations
 

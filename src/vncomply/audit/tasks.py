@@ -1,16 +1,10 @@
-"""Operational tasks: beat heartbeat and audit sealing."""
+"""Thin Celery wrapper: beat seals the audit chains every few seconds."""
 
 from __future__ import annotations
 
-from vncomply import heartbeat
 from vncomply.audit import service as audit_service
-from vncomply.db import session_scope
+from vncomply.kit.db import session_scope
 from vncomply.worker import celery_app, run_async
-
-
-@celery_app.task(name="vncomply.heartbeat")
-def beat_heartbeat() -> None:
-    run_async(heartbeat.record_beat)
 
 
 async def _seal() -> int:

@@ -15,7 +15,7 @@ import orjson
 from fastapi import Query
 from pydantic import BaseModel, Field
 
-from vncomply.errors import InvalidInput
+from vncomply.kit.errors import InvalidInput
 
 T = TypeVar("T")
 MAX_LIMIT = 200

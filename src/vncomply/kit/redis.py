@@ -34,3 +34,9 @@ async def close_redis() -> None:
 
 def key(*parts: str) -> str:
     return ":".join((get_settings().redis_key_prefix, *parts))
+
+
+def forget_after_fork() -> None:
+    """Drop the client inherited through a fork: its sockets belong to the parent."""
+    global _client
+    _client = None

@@ -16,12 +16,12 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from vncomply.errors import PROBLEM_BASE, DomainError
-from vncomply.logs import get_logger
+from vncomply.kit.errors import PROBLEM_BASE, DomainError
+from vncomply.kit.logs import get_logger
 
 PROBLEM_JSON = "application/problem+json"
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
-log = get_logger("vncomply.errors")
+log = get_logger("vncomply.kit.errors")
 
 
 def problem_response(

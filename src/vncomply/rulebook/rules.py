@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from vncomply.clock import VN_TZ
+from vncomply.kit.clock import VN_TZ
 
 
 def _vn(y: int, m: int, d: int) -> datetime:

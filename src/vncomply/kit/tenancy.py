@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply.auth.principal import Principal, Role
-from vncomply.errors import NotFound
+from vncomply.kit.errors import NotFound
+from vncomply.kit.principal import Principal, Role
 
 M = TypeVar("M")
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vncomply.errors import PayloadTooLarge
-from vncomply.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from vncomply.problems import problem_response, request_id_var
+from vncomply.kit.errors import PayloadTooLarge
+from vncomply.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from vncomply.kit.problems import problem_response, request_id_var
 
 _RID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Request ids: 64 random bits per process plus a counter. Unique like a uuid4 (per process start),

@@ -98,6 +98,14 @@ async def dispose_engine() -> None:
     _read_pool = None
 
 
+def forget_after_fork() -> None:
+    """Drop the engine and pools inherited through a fork: their sockets belong to the parent."""
+    global _engine, _sessionmaker, _read_pool
+    _engine = None
+    _sessionmaker = None
+    _read_pool = None
+
+
 # The hot read path (the permission check, called on every post) skips the ORM: a plain psycopg pool
 # in autocommit (no BEGIN/COMMIT round trips) whose statements are server-side prepared. The ORM
 # engine keeps `prepare_threshold=None` because its statements are many and varied; these are two.

@@ -14,11 +14,11 @@ import math
 import time
 from dataclasses import dataclass
 
-from vncomply.logs import get_logger
-from vncomply.metrics import REDIS_FAILURES
-from vncomply.redis_client import get_redis, key
+from vncomply.kit.logs import get_logger
+from vncomply.kit.metrics import REDIS_FAILURES
+from vncomply.kit.redis import get_redis, key
 
-log = get_logger("vncomply.ratelimit")
+log = get_logger("vncomply.kit.ratelimit")
 
 # Redis TIME, not the caller's clock: all API processes must agree on the bucket's time.
 _GCRA = """

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import DateTime
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vncomply import clock
+from vncomply.kit import clock
 
 
 class UUIDPk:

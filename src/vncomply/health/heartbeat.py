@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from vncomply import clock
-from vncomply.metrics import REDIS_FAILURES
-from vncomply.redis_client import get_redis, key
+from vncomply.kit import clock
+from vncomply.kit.metrics import REDIS_FAILURES
+from vncomply.kit.redis import get_redis, key
 
 
 async def record_beat(at: float | None = None) -> None:

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces no domain owns (docs/architecture.md)."""
