@@ -136,6 +136,30 @@ def _stop(proc: subprocess.Popen[bytes], cwd: Path, snapshot: dict[int, str], lo
     assert not (cwd / ".vncomply" / "up.json").exists()  # says nothing about a stopped instance
 
 
+def _up_that_should_refuse(cwd: Path, port: int) -> tuple[int, str, str]:
+    """Run an `up` expected to exit by itself at once; (status, stdout, stderr). If it runs on
+    instead, it and whatever it started are killed: a failing test leaves nothing behind."""
+    proc = subprocess.Popen(
+        _up(port),
+        cwd=cwd,
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        strays = _ours(proc.pid, str(cwd))
+        proc.kill()
+        proc.communicate()
+        _kill_leftovers(strays)
+        pytest.fail(f"`vncomply up --port {port}` did not refuse: it ran on")
+    return proc.returncode, out, err
+
+
 def _kill_leftovers(snapshot: dict[int, str]) -> None:
     for pid in _still_running(snapshot):
         with contextlib.suppress(ProcessLookupError):
@@ -195,24 +219,23 @@ def test_a_second_up_refuses_and_leaves_the_running_one_alone(tmp_path: Path) ->
         _wait_ready(proc, base, log)
         snapshot = _every_process(proc, tmp_path)
         other = free_port()  # a free port of its own: the lock refuses it, not the port check
-        second = subprocess.run(
-            _up(other), cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60, check=False
-        )
-        assert second.returncode != 0, second.stdout
-        err = second.stderr
+        code, out, err = _up_that_should_refuse(tmp_path, other)
+        assert code != 0, out
         assert f"vncomply is already running from .vncomply/ (pid {proc.pid})" in err, err
         assert "nothing was started, stopped or migrated" in err
         assert f"{base}/docs" in err
         assert "export VNCOMPLY_DATABASE_URL=postgresql+psycopg://" in err
         assert "export VNCOMPLY_REDIS_URL=redis://" in err
         assert f"Ctrl-C in its terminal, or `kill {proc.pid}`" in err
-        assert "migrating" not in second.stdout
+        assert "migrating" not in out
         assert "Traceback" not in err
 
-        # The first instance is untouched: its database and Redis answer, its processes all run.
+        # The first instance is untouched: its database and Redis answer, its servers and
+        # children still run (PostgreSQL backends come and go on their own, so they don't count).
         ready = httpx.get(f"{base}/readyz", timeout=5)
         assert ready.status_code == 200, ready.text
-        assert _still_running(snapshot) == snapshot
+        lasting = {pid: cmd for pid, cmd in snapshot.items() if not cmd.startswith("postgres: ")}
+        assert _still_running(lasting) == lasting
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{other}/healthz", timeout=2)
 
@@ -229,14 +252,12 @@ def test_up_refuses_a_taken_port_before_starting_any_server(tmp_path: Path) -> N
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run(
-            _up(port), cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60, check=False
-        )
+        code, out, err = _up_that_should_refuse(tmp_path, port)
     leftovers = _ours(None, str(tmp_path))
     _kill_leftovers(leftovers)
-    assert result.returncode != 0, result.stdout
-    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr, result.stderr
-    assert "--port" in result.stderr
+    assert code != 0, out
+    assert f"port {port} on 127.0.0.1 is already in use" in err, err
+    assert "--port" in err
     assert not (tmp_path / ".vncomply" / "pg").exists()  # no server was started
     assert leftovers == {}
     assert not (tmp_path / ".vncomply" / "up.json").exists()
