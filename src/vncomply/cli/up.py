@@ -39,12 +39,12 @@ STATE_DIR = Path(".vncomply")
 ADMIN_KEY_FILE = "admin-key"
 
 
-def exports(database_url: str, redis_url: str) -> str:
+def _exports(database_url: str, redis_url: str) -> str:
     """The lines another shell needs to run vncomply commands against an instance."""
     return f"    export VNCOMPLY_DATABASE_URL={database_url}\n    export VNCOMPLY_REDIS_URL={redis_url}\n"
 
 
-def already_running_message(state_dir: Path, running: Instance | None) -> str:
+def _already_running_message(state_dir: Path, running: Instance | None) -> str:
     """Where the instance holding ``state_dir`` is and how to stop it."""
     pid = f" (pid {running.pid})" if running else ""
     lines = [
@@ -54,7 +54,7 @@ def already_running_message(state_dir: Path, running: Instance | None) -> str:
         lines.append(f"  its docs: {running.docs_url}\n")
         if running.database_url and running.redis_url:
             lines.append("  other vncomply commands against it need:\n")
-            lines.append(exports(running.database_url, running.redis_url))
+            lines.append(_exports(running.database_url, running.redis_url))
         else:
             lines.append("  it is still starting; run this again for its export lines\n")
     stop = f", or `kill {running.pid}`" if running else ""
@@ -160,7 +160,7 @@ def up(
         with claim(state_dir, host, port) as instance:
             code = _run(instance, bootstrap)
     except AlreadyRunning as exc:
-        raise fail(already_running_message(state_dir, exc.running)) from None
+        raise fail(_already_running_message(state_dir, exc.running)) from None
     raise typer.Exit(code)
 
 
@@ -188,7 +188,7 @@ def _run(instance: Claim, bootstrap: str | None) -> int:
             f"  vncomply is starting: {instance.me.docs_url}\n"
             f"  {admin_line}\n"
             "  other vncomply commands against this instance need:\n"
-            f"{exports(db_url, redis_url)}"
+            f"{_exports(db_url, redis_url)}"
             "  Ctrl-C stops everything.\n"
         )
         me = [sys.executable, "-m", "vncomply.cli"]
