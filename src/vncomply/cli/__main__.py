@@ -2,4 +2,6 @@
 
 from vncomply.cli import app
 
-app()
+# Guarded: tools that import every module (tests/registry walks the package) must not run it.
+if __name__ == "__main__":
+    app()
