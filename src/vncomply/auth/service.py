@@ -115,11 +115,13 @@ def _forget(digest: bytes) -> None:
     _cache.pop(digest, None)
 
 
-async def ensure_key(session: AsyncSession, raw: str, role: Role, name: str) -> bool:
+async def ensure_key(
+    session: AsyncSession, raw: str, role: Role, name: str, *, actor: Principal | None = None
+) -> bool:
     """Register ``raw`` as a key if unknown (the bootstrap admin key). True when created."""
     if (await session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(raw)))).first():
         return False
-    await create_key(session, None, role=role, name=name, raw_key=raw)
+    await create_key(session, actor, role=role, name=name, raw_key=raw)
     return True
 
 
