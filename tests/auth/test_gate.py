@@ -117,6 +117,7 @@ async def test_no_valid_key_is_refused_before_the_body(
     assert status == 401, body
     assert headers["content-type"] == "application/problem+json"
     assert headers["www-authenticate"].startswith("Bearer")
+    assert headers["connection"] == "close"  # nor is the rest read later on this connection
     assert orjson.loads(body)["status"] == 401
 
 
@@ -134,6 +135,7 @@ async def test_a_body_over_its_limit_is_refused_before_it_is_read(server: int, k
         problem = orjson.loads(body)
         assert str(limit) in problem["detail"]
         assert headers["content-type"] == "application/problem+json"
+        assert headers["connection"] == "close"
 
 
 async def test_only_the_bulk_post_streams_without_the_body_limit(client, db) -> None:

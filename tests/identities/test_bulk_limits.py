@@ -54,6 +54,7 @@ async def test_a_stream_past_the_byte_cap_is_cut_after_storing_what_came_before(
     r = await client.post("/v1/identities/bulk", content=pieces(), headers={**auth(k.platform), **NDJSON})
     assert r.status_code == 413, r.text
     assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["connection"] == "close"  # the rest of the stream is not read
     problem = r.json()
     assert (problem["accepted"], problem["rejected"], problem["lines_read"]) == (7, 0, 7)
     assert str(cap) in problem["detail"]

@@ -30,6 +30,7 @@ from vncomply.auth.service import authenticate
 from vncomply.config import get_settings
 from vncomply.kit import ratelimit
 from vncomply.kit.errors import RateLimited, Unauthenticated
+from vncomply.kit.middleware import CLOSE_UNREAD
 from vncomply.kit.principal import Principal
 from vncomply.kit.problems import database_unavailable, domain_problem, unavailable_response
 
@@ -102,6 +103,7 @@ async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
             "with a valid key in `Authorization: Bearer vnc_…`.",
             headers={"Retry-After": str(retry)},
         )
+    error.headers.update(CLOSE_UNREAD)  # the body (if any) is never read
     await domain_problem(error, scope["path"])(scope, receive, send)
 
 

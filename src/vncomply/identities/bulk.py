@@ -36,6 +36,7 @@ from vncomply.kit.crypto import KeyRing
 from vncomply.kit.db import session_scope
 from vncomply.kit.errors import PayloadTooLarge
 from vncomply.kit.logs import get_logger
+from vncomply.kit.middleware import CLOSE_UNREAD
 from vncomply.kit.principal import Principal
 
 CHUNK = 2000
@@ -261,6 +262,7 @@ async def ingest(
             f"handled as reported here; send the rest (from line {res.lines_read + 1}) in another "
             "request.",
             extra={**out.model_dump(mode="json"), "lines_read": res.lines_read},
+            headers=CLOSE_UNREAD,  # the rest of the stream is not read
         )
     return out
 

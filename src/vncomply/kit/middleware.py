@@ -39,6 +39,11 @@ def _reseed() -> None:  # a forked worker (gunicorn --preload) must not repeat i
 os.register_at_fork(after_in_child=_reseed)
 
 
+# On a refusal sent before the body was read: the server must drop the connection rather than keep
+# it for a next request while the client goes on sending (uvicorn would read and discard the rest).
+CLOSE_UNREAD = {"Connection": "close"}
+
+
 def new_request_id() -> str:
     return f"{_RID_PREFIX}{next(_rid_counter):016x}"
 
@@ -110,6 +115,7 @@ async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int, *, 
         f"Bodies are limited to {limit} bytes here; {advice}",
         slug="payload-too-large",
         instance=scope["path"],
+        headers=CLOSE_UNREAD,
     )
     await resp(scope, receive, send)
 
@@ -146,7 +152,10 @@ def _counting(receive: Receive, limit: int) -> Receive:
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise PayloadTooLarge(f"Bodies are limited to {limit} bytes; send fewer items per request.")
+                raise PayloadTooLarge(
+                    f"Bodies are limited to {limit} bytes; send fewer items per request.",
+                    headers=CLOSE_UNREAD,
+                )
         return message
 
     return wrapped
