@@ -262,7 +262,7 @@ async def ingest(
             f"handled as reported here; send the rest (from line {res.lines_read + 1}) in another "
             "request.",
             extra={**out.model_dump(mode="json"), "lines_read": res.lines_read},
-            headers=CLOSE_UNREAD,  # the rest of the stream is not read
+            headers=dict(CLOSE_UNREAD),  # the rest of the stream is not read
         )
     return out
 

@@ -154,7 +154,7 @@ def _counting(receive: Receive, limit: int) -> Receive:
             if seen > limit:
                 raise PayloadTooLarge(
                     f"Bodies are limited to {limit} bytes; send fewer items per request.",
-                    headers=CLOSE_UNREAD,
+                    headers=dict(CLOSE_UNREAD),
                 )
         return message
 
