@@ -23,9 +23,9 @@ def kind_of(b: AccountBlock) -> Kind:
 def event_data(b: AccountBlock) -> dict[str, Any]:
     return {
         "block_id": str(b.id),
-        "subject_type": b.subject_type.value if b.subject_type else None,
+        "subject_type": b.subject_type.value,
         "subject_id": b.subject_id,
-        "origin": b.origin.value if b.origin else None,
+        "origin": b.origin.value,
         "kind": kind_of(b).value,
         "starts_at": b.starts_at.isoformat(),
         "ends_at": b.ends_at.isoformat() if b.ends_at else None,

@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply.disclosures.enums import SubjectType
+from vncomply.disclosures.enums import DisclosureField, SubjectType
 from vncomply.identities.keys import bi_keys, ring
 from vncomply.identities.models import Identity
 from vncomply.kit.crypto import aad_for, blind_index, decrypt
@@ -147,24 +147,24 @@ def _record(row: Identity, fields: Sequence[str]) -> dict[str, Any]:
 
     out: dict[str, Any] = {"account_id": row.account_id}
     for f in fields:
-        if f == "full_name":
+        if f == DisclosureField.full_name:
             out[f] = dec("full_name", row.full_name_enc)
-        elif f == "date_of_birth":
+        elif f == DisclosureField.date_of_birth:
             out[f] = dec("date_of_birth", row.date_of_birth_enc)
-        elif f == "phone_number":
+        elif f == DisclosureField.phone_number:
             out[f] = dec("phone", row.phone_enc)
-        elif f == "national_id":
+        elif f == DisclosureField.national_id:
             out[f] = dec("national_id", row.national_id_enc)
-        elif f == "verification":
+        elif f == DisclosureField.verification:
             out[f] = {
                 "method": row.method,
                 "verified_at": row.verified_at.isoformat(),
                 "reference": row.verification_reference,
             }
-        elif f == "guardian":
+        elif f == DisclosureField.guardian:
             raw = dec("guardian", row.guardian_enc)
             out[f] = orjson.loads(raw) if raw is not None else None
-        elif f == "account_status":
+        elif f == DisclosureField.account_status:
             out[f] = {
                 "status": row.status,
                 "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
