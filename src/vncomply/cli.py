@@ -60,6 +60,21 @@ app.add_typer(authority_app, name="authority")
 app.add_typer(keys_app, name="keys")
 
 
+@app.callback()
+def _check_settings(ctx: typer.Context) -> None:
+    # Every command passes here first: a malformed key or secret stops any process before it
+    # starts (the message names the variable, never the value). `keys` checks for itself, as
+    # `keys generate` must work while a broken key is being replaced.
+    if ctx.invoked_subcommand != "keys":
+        _settings()
+
+
+@keys_app.callback()
+def _check_settings_for_keys(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand != "generate":
+        _settings()
+
+
 class RoleChoice(StrEnum):
     admin = "admin"
     platform = "platform"
@@ -178,16 +193,8 @@ async def _ensure_bootstrap_key(session: AsyncSession, raw: str) -> bool:
 
 
 def _bootstrap_key() -> str | None:
-    from vncomply.auth.service import KEY_PREFIX
-
-    raw = _settings().bootstrap_admin_key
-    if raw and not raw.startswith(KEY_PREFIX):
-        # The API only accepts keys with the prefix; registering anything else locks you out.
-        raise _fail(
-            f"VNCOMPLY_BOOTSTRAP_ADMIN_KEY must start with {KEY_PREFIX!r}; "
-            f'make one with: {KEY_PREFIX}"$(vncomply keys generate)"'
-        )
-    return raw or None
+    # Its format (the `vnc_` prefix the API insists on) is checked with the other secrets.
+    return _settings().bootstrap_admin_key or None
 
 
 def _bootstrap_from_settings() -> None:
