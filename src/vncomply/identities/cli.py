@@ -7,9 +7,7 @@ import asyncio
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from vncomply.identities import rotation
 from vncomply.kit.crypto import generate_key
-from vncomply.kit.db import dispose_engine, session_scope
 
 app = typer.Typer(help="Field-encryption keys: generate, rotate.", no_args_is_help=True)
 
@@ -47,6 +45,10 @@ def rotate(
 
 
 async def _rotate(batch_size: int, passes: int = 5) -> int:
+    # Imported here: the models and the engine are not needed for `--help` or `generate`.
+    from vncomply.identities import rotation
+    from vncomply.kit.db import dispose_engine, session_scope
+
     run = rotation.Rotation()
     try:
         async with session_scope() as s:
