@@ -136,10 +136,11 @@ async def _next_chain(session: AsyncSession, after: uuid.UUID | None, first: boo
     platform id); False when there is none."""
     if first and await session.scalar(select(AuditEvent.seq).where(_chain(None)).limit(1)) is not None:
         return None
-    stmt = select(func.min(AuditEvent.platform_id))
+    # ORDER BY … LIMIT 1, not min(): PostgreSQL has no min(uuid); this walks the chain index.
+    stmt = select(AuditEvent.platform_id).where(AuditEvent.platform_id.is_not(None))
     if after is not None:
         stmt = stmt.where(AuditEvent.platform_id > after)
-    found = await session.scalar(stmt)
+    found = await session.scalar(stmt.order_by(AuditEvent.platform_id).limit(1))
     return found if found is not None else False
 
 
