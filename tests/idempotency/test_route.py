@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
+from fastapi import APIRouter
+from starlette.responses import Response
+
 from tests.factories import admin_key, auth
+from vncomply.app import create_app
+from vncomply.auth.deps import Admin
 from vncomply.idempotency.models import IdempotencyRecord
+from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.kit import clock
+from vncomply.kit.db import SessionDep
 
 BODY = {"code": "DIC-HANOI", "name": "Hanoi DIC", "kind": "provincial", "platforms": "all"}
 
@@ -88,3 +96,30 @@ async def test_concurrent_duplicate_gets_409(committed) -> None:
             headers={**auth(raw), "Idempotency-Key": "dup", "Content-Type": "application/json"},
         )
         assert r.status_code == 201
+
+
+# A route of our own (module level: FastAPI resolves the annotations by name).
+_router = APIRouter(route_class=IdempotentRoute)
+_calls: list[int] = []
+
+
+@_router.post("/test-returned-error")
+@idempotent
+async def _returns_an_error_first(session: SessionDep, actor: Admin) -> Response:
+    _calls.append(1)
+    return Response(status_code=422 if len(_calls) == 1 else 201)
+
+
+async def test_an_error_returned_not_raised_releases_the_key(db) -> None:
+    """An endpoint may *return* an error response (its transaction then commits, e.g. to keep a
+    spent OTP attempt): the key must be released, or every retry would meet "in progress"."""
+    app = create_app()
+    app.include_router(_router)
+    admin = await admin_key(db)
+    h = {**auth(admin), "Idempotency-Key": "returned-422"}
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        assert (await c.post("/test-returned-error", headers=h)).status_code == 422
+        again = await c.post("/test-returned-error", headers=h)
+    assert again.status_code == 201, again.text  # ran again, not "still being processed"
+    assert len(_calls) == 2
