@@ -158,15 +158,6 @@ class IdempotentRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         spec = _spec(endpoint)
         if spec is not None:
-            _check_secrets(path, spec, kwargs.get("response_model"))
-            if spec.secrets:
-                fields = ", ".join(f"`{n}`" for n in spec.secrets)
-                kwargs["description"] = (
-                    (kwargs.get("description") or endpoint.__doc__ or "")
-                    + f"\n\n{fields}: shown once. An idempotent replay (`Idempotent-Replayed: true`) "
-                    f"answers the same resource with {fields} set to null and "
-                    f'`"{SECRET_SHOWN}": false`: the secret is not kept anywhere.'
-                ).strip()
             extra = kwargs.get("openapi_extra") or {}
             extra.setdefault("parameters", []).append(
                 {
@@ -182,6 +173,14 @@ class IdempotentRoute(APIRoute):
             deps: list[DependsParam] = list(kwargs.get("dependencies") or [])
             kwargs["dependencies"] = [*deps, Depends(claim)]
         super().__init__(path, endpoint, **kwargs)
+        if spec is not None and spec.secrets:
+            _check_secrets(path, spec, self.response_model)
+            fields = ", ".join(f"`{n}`" for n in spec.secrets)
+            self.description = (
+                f"{self.description}\n\n{fields}: shown once. An idempotent replay "
+                f"(`Idempotent-Replayed: true`) answers the same resource with {fields} set to null "
+                f'and `"{SECRET_SHOWN}": false`: the secret is not kept anywhere.'
+            ).strip()
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -224,9 +223,7 @@ def _check_secrets(path: str, spec: Spec, model: Any) -> None:
     """A declared secret the reply model does not have is a typo that would store the secret."""
     fields = getattr(model, "model_fields", None)
     if fields is None:
-        if spec.secrets:
-            raise TypeError(f"{path}: declaring one-time secrets needs a pydantic response_model")
-        return
+        raise TypeError(f"{path}: declaring one-time secrets needs a pydantic response model")
     missing = [n for n in spec.secrets if n not in fields]
     if missing:
         raise TypeError(f"{path}: one-time secret field(s) {missing} are not in {model.__name__}")
