@@ -2,7 +2,10 @@
 
 One transaction per request: ``get_session`` yields a session and commits when the endpoint returns,
 *before* the response is sent (routers declare it with ``scope="function"``), so a failed commit
-answers 500 and never 200. Workers use ``session_scope()``. Services never commit.
+answers 500 and never 200. Workers use ``session_scope()``. Services never commit. A network call
+the request must wait for (an SMS) is registered with ``after_commit`` and runs after the commit,
+outside the transaction. Every connection carries server-side statement and idle-in-transaction
+timeouts (``server_options``), so nothing waits for ever.
 """
 
 from __future__ import annotations
