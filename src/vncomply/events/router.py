@@ -34,7 +34,7 @@ EP = "/v1/webhook-endpoints"
     response_model=EndpointCreated,
     summary="Register a webhook endpoint (the signing secret is shown once)",
 )
-@idempotent
+@idempotent(secrets=("secret",))
 async def create_webhook_endpoint(
     body: EndpointCreate, session: SessionDep, actor: Member
 ) -> EndpointCreated:
@@ -91,7 +91,7 @@ async def delete_webhook_endpoint(endpoint_id: uuid.UUID, session: SessionDep, a
     response_model=SecretRotated,
     summary="New signing secret; the old one also signs for 24 h",
 )
-@idempotent
+@idempotent(secrets=("secret",))
 async def rotate_webhook_secret(endpoint_id: uuid.UUID, session: SessionDep, actor: Member) -> SecretRotated:
     e, secret = await service.rotate_secret(session, actor, endpoint_id)
     assert e.previous_secret_expires_at is not None
