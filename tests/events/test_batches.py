@@ -175,10 +175,7 @@ async def test_claim_shares_a_batch_between_platforms_round_robin(
     await fan_out_now()
     async with session_scope() as s:
         jobs = await delivery.claim(s, clock.now(), 12)
-    owner = {
-        d.id: d.platform_id
-        for d in (await db.scalars(select(WebhookDelivery))).all()
-    }
+    owner = {d.id: d.platform_id for d in (await db.scalars(select(WebhookDelivery))).all()}
     per_platform = Counter(owner[j.delivery_id] for j in jobs)
     assert per_platform == {a.platform_id: 4, b.platform_id: 4, c.platform_id: 2}
     # Interleaved: the first three jobs are one of each platform.

@@ -79,7 +79,7 @@ WITH ev AS (
 ), ins AS (
     INSERT INTO webhook_deliveries
         (id, event_id, endpoint_id, platform_id, status, kind, attempts, next_attempt_at, created_at)
-    SELECT gen_random_uuid(), ev.id, ep.id, ev.platform_id, :pending, :kind, 0, :now, :now
+    SELECT gen_random_uuid(), ev.id, ep.id, ev.platform_id, :initial, :kind, 0, :now, :now
     FROM ev JOIN webhook_endpoints ep
       ON ep.platform_id = ev.platform_id AND ep.enabled
      AND (ep.event_types ? '*' OR ep.event_types ? ev.type)
@@ -93,7 +93,7 @@ SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd)
 
 async def fan_out(session: AsyncSession, now: datetime, limit: int = FANOUT_BATCH) -> int:
     """Deliveries created (0 also when there were events but no subscribed endpoint)."""
-    params = {"limit": limit, "now": now, "pending": DeliveryStatus.pending, "kind": DeliveryKind.event}
+    params = {"limit": limit, "now": now, "initial": DeliveryStatus.pending, "kind": DeliveryKind.event}
     row = (await session.execute(_FAN_OUT, params)).one()
     return int(row[0])
 
@@ -132,7 +132,7 @@ WITH plats AS (
     ) r
 )
 UPDATE webhook_deliveries d
-SET status = :delivering, attempts = d.attempts + 1,
+SET status = :leased, attempts = d.attempts + 1,
     next_attempt_at = :lease_base + (ordered.pos / :lanes + 1) * :slot
 FROM ordered WHERE d.id = ordered.id
 RETURNING d.id, d.event_id, d.endpoint_id, d.attempts, ordered.pos
@@ -197,7 +197,7 @@ async def claim(
         "lanes": lanes,
         "slot": slot,
         "lease_base": now + LEASE_MARGIN,
-        "delivering": DeliveryStatus.delivering,
+        "leased": DeliveryStatus.delivering,
     }
     leased = sorted((await session.execute(_CLAIM, params)).all(), key=lambda r: r[4])
     if not leased:

@@ -113,7 +113,7 @@ class WebhookDelivery(UUIDPk, Base):
             "ix_webhook_deliveries_redeliveries",
             "platform_id",
             "created_at",
-            postgresql_where="kind = 'redelivery'",
+            postgresql_where=f"kind = '{DeliveryKind.redelivery.value}'",
         ),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "created_at"),
     )

@@ -280,7 +280,7 @@ async def list_events(
 
 
 async def get_event(session: AsyncSession, actor: Principal, event_id: uuid.UUID) -> Event:
-    return await get_scoped(session, Event, event_id, actor, "event")
+    return await get_scoped(session, Event, event_id, actor, EVENT_RESOURCE)
 
 
 def subscribed(endpoint_types: list[str], event_type: str) -> bool:
