@@ -30,7 +30,7 @@ from vncomply.config import get_settings
 from vncomply.events import signing
 from vncomply.events.enums import DeliveryKind, DeliveryStatus
 from vncomply.events.models import Event, WebhookEndpoint
-from vncomply.events.recording import DONE, CycleStats, Recorder, done_row, next_delay, record
+from vncomply.events.recording import CycleStats, Recorder, done_row, next_delay, record, save_rows
 from vncomply.events.sender import CONCURRENCY, Job, Outcome, Sender
 from vncomply.kit import clock
 from vncomply.kit.crypto import DecryptionError
@@ -218,8 +218,7 @@ async def claim(
     }
     keys = {ep.id: _signing_secrets(ep, now) for ep in endpoints.values() if ep.enabled}
     jobs, dead = _jobs(leased, endpoints, events, keys)
-    if dead:
-        await session.execute(DONE, dead)
+    await save_rows(session, dead)
     return jobs
 
 

@@ -125,6 +125,9 @@ class Sender:
                     tg.create_task(lane_loop(lane))
         finally:
             for c in checks.values():
+                # A check whose jobs were all skipped was never awaited: consume its result.
+                if c.done() and not c.cancelled():
+                    c.exception()
                 c.cancel()
         return results
 
