@@ -59,7 +59,7 @@ class Outcome:
     timed_out: bool = False
 
 
-SILENT = "the endpoint did not answer another delivery of this batch in time"
+SILENT = "not sent: the endpoint did not answer another delivery of this batch in time"
 Done = Callable[[Outcome], Awaitable[None]]
 
 
@@ -101,7 +101,7 @@ class Sender:
                 checks[j.url] = asyncio.ensure_future(ssrf.check(j.url))
         # Endpoints that did not answer in time: a receiver that accepts and hangs costs one
         # timeout per lane it holds, not one per delivery queued for it.
-        silent: dict[uuid.UUID, str] = {}
+        silent: set[uuid.UUID] = set()
         results: list[Outcome] = []
         todo = iter(jobs)
 
@@ -110,11 +110,11 @@ class Sender:
                 if job.refused is not None:
                     outcome = Outcome(job, ok=False, error=job.refused)
                 elif job.endpoint_id in silent:
-                    outcome = Outcome(job, ok=False, error=f"not sent: {silent[job.endpoint_id]}")
+                    outcome = Outcome(job, ok=False, error=SILENT)
                 else:
                     outcome = await self._send(lane, job, checks[job.url])
                     if outcome.timed_out:
-                        silent.setdefault(job.endpoint_id, SILENT)
+                        silent.add(job.endpoint_id)
                 results.append(outcome)
                 if done is not None:
                     await done(outcome)
