@@ -111,7 +111,11 @@ class Settings(BaseSettings):
     sms_http_token: str | None = None
     # Webhooks: hosts/CIDRs exempt from the SSRF guard (tests use loopback receivers).
     webhook_allow_private: Annotated[list[str], NoDecode] = []
-    webhook_timeout_seconds: float = 10.0
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # One tenant cannot crowd out the others: endpoints per platform, and redelivery rows a
+    # platform may queue per rolling hour (each endpoint an event goes to counts once).
+    webhook_max_endpoints_per_platform: int = Field(default=20, ge=1, le=1000)
+    redelivery_max_per_platform: int = Field(default=1000, ge=1)
     disclosure_package_days: int = Field(default=7, ge=1, le=90)
 
     @model_validator(mode="before")

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from vncomply.auth.deps import require
 from vncomply.events import service
+from vncomply.events.enums import DeliveryStatus
 from vncomply.events.schemas import (
     DeliveryOut,
     EndpointCreate,
@@ -94,7 +95,6 @@ async def delete_webhook_endpoint(endpoint_id: uuid.UUID, session: SessionDep, a
 @idempotent(secrets=("secret",))
 async def rotate_webhook_secret(endpoint_id: uuid.UUID, session: SessionDep, actor: Member) -> SecretRotated:
     e, secret = await service.rotate_secret(session, actor, endpoint_id)
-    assert e.previous_secret_expires_at is not None
     return SecretRotated(secret=secret, previous_secret_expires_at=e.previous_secret_expires_at)
 
 
@@ -108,7 +108,7 @@ async def list_webhook_deliveries(
     session: SessionDep,
     actor: Member,
     page: Annotated[PageParams, Depends(page_params)],
-    status: Literal["pending", "delivering", "delivered", "failed"] | None = None,
+    status: DeliveryStatus | None = None,
 ) -> Page[DeliveryOut]:
     rows = await service.list_deliveries(session, actor, endpoint_id, status, page.cursor, page.limit)
     nxt = (
