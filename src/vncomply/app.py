@@ -17,9 +17,10 @@ from vncomply.config import get_settings
 from vncomply.identities.fastpath import PermissionFastPath
 from vncomply.kit.db import dispose_engine
 from vncomply.kit.errors import DomainError
+from vncomply.kit.headers import SecurityHeadersMiddleware
 from vncomply.kit.logs import configure_logging
 from vncomply.kit.middleware import RequestContextMiddleware
-from vncomply.kit.problems import install_problem_handlers
+from vncomply.kit.problems import install_problem_handlers, log_unhandled
 from vncomply.kit.redis import close_redis
 from vncomply.registry import STREAMING_PATHS
 
@@ -65,7 +66,10 @@ class UnhandledErrorMiddleware:
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:
             if started:
-                raise
+                # Too late for a problem response; logged here (request id, no message), not
+                # re-raised: the server's own log of it would print the message, which may be PII.
+                log_unhandled(exc, path=scope["path"])
+                return
             response = await self.handler(Request(scope), exc)
             await response(scope, receive, send)
 
@@ -124,6 +128,7 @@ class VncomplyAPI(FastAPI):
         settings = get_settings()
         inner = PermissionFastPath(super().build_middleware_stack())
         guarded = UnhandledErrorMiddleware(inner, handler=_handler(self, Exception))
-        return RequestContextMiddleware(
+        context = RequestContextMiddleware(
             guarded, max_body_bytes=settings.max_body_bytes, streaming_paths=STREAMING_PATHS
         )
+        return SecurityHeadersMiddleware(context)  # outermost: every response, fast path included

@@ -4,9 +4,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from vncomply.kit.principal import Role
+from vncomply.kit.types import SINGLE_LINE, ZonedDateTime
 
 
 class ApiKeyCreate(BaseModel):
@@ -25,8 +26,8 @@ class ApiKeyCreate(BaseModel):
     role: Role
     platform_id: uuid.UUID | None = None
     authority_id: uuid.UUID | None = None
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    expires_at: AwareDatetime | None = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE]
+    expires_at: ZonedDateTime | None = None
 
 
 class ApiKeyOut(BaseModel):
