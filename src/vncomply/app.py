@@ -38,7 +38,8 @@ authorities' takedown, block and disclosure orders, and every statutory clock.
 
 Authenticate with `Authorization: Bearer vnc_…`. Errors are RFC 9457 `application/problem+json`.
 Creating POSTs accept `Idempotency-Key`. Lists use cursor pagination (`limit`, `cursor` →
-`next_cursor`). All times are UTC (ISO 8601).
+`next_cursor`). All times are ISO 8601 with a time zone (`2026-11-25T08:00:00Z` or
+`2026-11-25T15:00:00+07:00`; a time without one is a 422) and are answered in UTC.
 """
 
 

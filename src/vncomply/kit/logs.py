@@ -62,7 +62,8 @@ def safe_traceback(exc: BaseException) -> str:
     """Where ``exc`` (and the exceptions it chains) came from: frames and exception types only.
 
     Never the exceptions' messages (a database error quotes the row's values, a ``ValueError`` the
-    input) nor local variables, so a 500's log line can carry it without carrying personal data.
+    input), local variables or source lines, so a 500's log line can carry it without carrying
+    personal data.
     """
     chain: list[BaseException] = []
     seen: set[int] = set()
@@ -75,8 +76,11 @@ def safe_traceback(exc: BaseException) -> str:
     for e in reversed(chain):
         if parts:
             parts.append("which caused (or was raised while handling):")
-        frames = traceback.extract_tb(e.__traceback__)
         parts.append("Traceback (most recent call last):")
-        parts.extend(line.rstrip("\n") for line in frames.format())
+        # No source lines either: file, line and function locate the code; nothing else is needed.
+        parts.extend(
+            f'  File "{f.filename}", line {f.lineno}, in {f.name}'
+            for f in traceback.extract_tb(e.__traceback__)
+        )
         parts.append(f"{type(e).__module__}.{type(e).__qualname__}")
     return "\n".join(parts)
