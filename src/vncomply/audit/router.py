@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from vncomply.audit import service
 from vncomply.auth.deps import require
@@ -13,6 +13,7 @@ from vncomply.kit.db import SessionDep
 from vncomply.kit.errors import InvalidInput
 from vncomply.kit.pagination import Page, PageParams, decode_cursor, encode_cursor, page_params, seq_cursor
 from vncomply.kit.principal import Principal, Role
+from vncomply.kit.types import SINGLE_LINE, ZonedDateTime
 
 router = APIRouter(prefix="/v1/audit-events", tags=["audit"])
 Reader = Annotated[Principal, Depends(require(Role.admin, Role.officer))]
@@ -46,11 +47,11 @@ async def list_audit_events(
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
-    resource_type: Annotated[str | None, Query(max_length=40)] = None,
-    resource_id: Annotated[str | None, Query(max_length=200)] = None,
-    action: Annotated[str | None, Query(max_length=80)] = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    resource_type: Annotated[str | None, Query(max_length=40), SINGLE_LINE] = None,
+    resource_id: Annotated[str | None, Query(max_length=200), SINGLE_LINE] = None,
+    action: Annotated[str | None, Query(max_length=80), SINGLE_LINE] = None,
+    since: ZonedDateTime | None = None,
+    until: ZonedDateTime | None = None,
 ) -> Page[AuditEventOut]:
     after = seq_cursor(page.cursor) if page.cursor else None
     rows = await service.list_events(

@@ -23,6 +23,7 @@ from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.kit.db import SessionDep
 from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params, seq_cursor
 from vncomply.kit.principal import Principal, Role
+from vncomply.kit.types import SINGLE_LINE
 
 router = APIRouter(tags=["events"], route_class=IdempotentRoute)
 Member = Annotated[Principal, Depends(require(Role.platform, Role.officer))]
@@ -128,7 +129,9 @@ async def list_events(
     session: SessionDep,
     actor: Member,
     page: Annotated[PageParams, Depends(page_params)],
-    type: Annotated[str | None, Query(max_length=1000, description="event type(s), comma-separated")] = None,
+    type: Annotated[
+        str | None, Query(max_length=1000, description="event type(s), comma-separated"), SINGLE_LINE
+    ] = None,
     after_seq: Annotated[int, Query(ge=0, le=2**63 - 1, description="start after this seq")] = 0,
 ) -> Page[EventOut]:
     after = seq_cursor(page.cursor) if page.cursor else after_seq

@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from vncomply.events.enums import DeliveryKind, DeliveryStatus
+from vncomply.kit.types import MULTI_LINE, SINGLE_LINE
 
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2048)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2048), SINGLE_LINE]
 EventTypes = Annotated[
-    list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]],
+    list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), SINGLE_LINE]],
     Field(min_length=1, max_length=50, description='event types, or `["*"]` for all'),
 ]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), MULTI_LINE]
 
 
 class EndpointCreate(BaseModel):
