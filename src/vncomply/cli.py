@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import sys
 import uuid
@@ -547,6 +548,7 @@ def _mount_identity_key_commands() -> None:
 
 
 _mount_identity_key_commands()
+app.add_typer(importlib.import_module("vncomply.reports.cli").retention_app, name="retention")
 
 
 if __name__ == "__main__":

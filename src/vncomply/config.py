@@ -17,6 +17,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEV_FIELD_KEYS = "dev1:ZGV2LWZpZWxkLWtleS0wMDAwMDAwMDAwMDAwMDAwMDA"
 DEV_BLIND_INDEX_KEY = "ZGV2LWJsaW5kLWluZGV4LWtleS0wMDAwMDAwMDAwMDA"
 PLACEHOLDERS = frozenset({"", "change-me", "changeme", DEV_FIELD_KEYS, DEV_BLIND_INDEX_KEY})
+# Identity data is kept at least 24 months (the rulebook's retention rule, Decree 53/2022; a test
+# holds the two equal). Only dev and test may purge sooner (0: at once, for tests).
+RETENTION_MONTHS_FLOOR = 24
 
 
 class Env(StrEnum):
@@ -82,6 +85,11 @@ class Settings(BaseSettings):
     webhook_allow_private: Annotated[list[str], NoDecode] = []
     webhook_timeout_seconds: float = 10.0
     disclosure_package_days: int = Field(default=7, ge=1, le=90)
+    # Retention: the personal data of identities closed more than this many months ago is purged
+    # (identities/retention.py); outside dev/test less than RETENTION_MONTHS_FLOOR is refused.
+    retention_months: int = Field(default=RETENTION_MONTHS_FLOOR, ge=0, le=1200)
+    # Events whose deliveries have ended, and those deliveries, are deleted after this many days.
+    event_retention_days: int = Field(default=90, ge=1, le=3650)
 
     @model_validator(mode="before")
     @classmethod
@@ -98,6 +106,15 @@ class Settings(BaseSettings):
                 if key in data:
                     data[key] = _csv(data[key])
         return data
+
+    @model_validator(mode="after")
+    def _retention_floor(self) -> Settings:
+        if self.env is Env.prod and self.retention_months < RETENTION_MONTHS_FLOOR:
+            raise ValueError(
+                f"VNCOMPLY_RETENTION_MONTHS={self.retention_months} is below the legal minimum of "
+                f"{RETENTION_MONTHS_FLOOR} months (Decree 53/2022); set {RETENTION_MONTHS_FLOOR} or more"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

@@ -32,6 +32,7 @@ DOMAINS: tuple[str, ...] = (
     "takedowns",
     "blocks",
     "disclosures",
+    "reports",
     "idempotency",
     "deadlines",
 )
