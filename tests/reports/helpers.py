@@ -243,7 +243,7 @@ async def build(db: AsyncSession, client: httpx.AsyncClient) -> World:
         r = await client.post(
             "/v1/webhook-endpoints",
             headers=auth(plat),
-            json={"url": f"https://hooks.example.com/{n}", "event_types": ["disclosure.decided"]},
+            json={"url": f"http://127.0.0.1:9/hook/{n}", "event_types": ["disclosure.decided"]},
         )
         assert r.status_code == 201, r.text
         ep.append(r.json()["id"])
