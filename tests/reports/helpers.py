@@ -32,6 +32,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import Keys, auth, make_authority, platform_keys
+from vncomply.audit import service as audit_service
 from vncomply.events import delivery
 from vncomply.kit import clock
 from vncomply.kit.db import session_scope
@@ -59,7 +60,9 @@ def at(t: datetime) -> None:
     clock.set_now(t)
 
 
-async def order(client: httpx.AsyncClient, key: str, platform_id: uuid.UUID, ref: str, n: int, **kw: Any) -> Any:
+async def order(
+    client: httpx.AsyncClient, key: str, platform_id: uuid.UUID, ref: str, n: int, **kw: Any
+) -> Any:
     body = {
         "platform_id": str(platform_id),
         "reference_no": ref,
@@ -68,7 +71,11 @@ async def order(client: httpx.AsyncClient, key: str, platform_id: uuid.UUID, ref
         "category": "fraud",
         "legal_basis": "Decree 147/2024 Art. 23",
         "items": [
-            {"content_url": f"https://social.example/{ref}/{i}", "account_id": f"{ref}-{i}", "subject_type": "post"}
+            {
+                "content_url": f"https://social.example/{ref}/{i}",
+                "account_id": f"{ref}-{i}",
+                "subject_type": "post",
+            }
             for i in range(n)
         ],
         **kw,
@@ -83,7 +90,9 @@ async def resolve(client: httpx.AsyncClient, key: str, o: Any, i: int, outcome: 
     body: dict[str, Any] = {"outcome": outcome, **kw}
     if outcome == "contested":
         body["reason"] = "Lawful satire under the platform's policy; asked the authority to review"
-    r = await client.post(f"/v1/takedown-orders/{o['id']}/items/{item}/resolution", json=body, headers=auth(key))
+    r = await client.post(
+        f"/v1/takedown-orders/{o['id']}/items/{item}/resolution", json=body, headers=auth(key)
+    )
     assert r.status_code == 200, r.text
 
 
@@ -209,9 +218,7 @@ async def build(db: AsyncSession, client: httpx.AsyncClient) -> World:
     d5 = await disclosure(client, w, "0933444555")  # nobody on this platform has that number
     at(T0 + 5 * H)
     await resolve(client, plat, o3, 2, "contested")
-    await decide(
-        client, w, d2, "partially_approve", fields=["full_name"], reason="Only the name is needed"
-    )
+    await decide(client, w, d2, "partially_approve", fields=["full_name"], reason="Only the name is needed")
     at(T0 + 6 * H)
     for n in range(5):  # five violations in 30 days: the lock rules lock the account
         r = await client.post(
@@ -233,8 +240,12 @@ async def build(db: AsyncSession, client: httpx.AsyncClient) -> World:
     await resolve(client, plat, o5, 0, "removed")
     await decide(client, w, d5, "approve")
     at(T0 + 31 * H)  # six hours after O2 was due, saying it acted a minute before
-    await resolve(client, plat, o2, 0, "removed", actioned_at=(T0 + 25 * H - timedelta(minutes=1)).isoformat())
-    r = await client.post(f"/v1/account-blocks/{b1['id']}/lift", json={"reason": "Complied"}, headers=auth(w.keys.officer))
+    await resolve(
+        client, plat, o2, 0, "removed", actioned_at=(T0 + 25 * H - timedelta(minutes=1)).isoformat()
+    )
+    r = await client.post(
+        f"/v1/account-blocks/{b1['id']}/lift", json={"reason": "Complied"}, headers=auth(w.keys.officer)
+    )
     assert r.status_code == 200, r.text
 
     at(T0 + 2 * timedelta(days=1))
@@ -254,6 +265,8 @@ async def build(db: AsyncSession, client: httpx.AsyncClient) -> World:
     await delivery.run_cycle(sender=AlwaysOk())  # type: ignore[arg-type]
 
     at(REPORT_AT)
+    async with session_scope() as s:  # what beat's sealer does every few seconds
+        await audit_service.seal(s)
     return w
 
 
@@ -275,7 +288,9 @@ EXPECTED_TAKEDOWNS: dict[str, Any] = {
     "time_to_removal_seconds": {"p50": 14400.0, "p90": 73440.0, "max": 108000.0},
     # [0, 1 h) [1 h, 3 h) [3 h, 6 h) [6 h, 12 h) [12 h, 24 h) [24 h, 48 h) [48 h, ...)
     "time_to_removal_histogram_items": [0, 2, 1, 1, 0, 1, 0],
-    "on_time_by_month": [{"month": "2026-11", "orders_completed": 4, "orders_on_time": 2, "on_time_rate": 0.5}],
+    "on_time_by_month": [
+        {"month": "2026-11", "orders_completed": 4, "orders_on_time": 2, "on_time_rate": 0.5}
+    ],
     "breached_orders": 1,  # O2 (its late verdict records the breach; no sweep ran)
     "overdue_open": 1,  # O5, due at T0 + 28 h
     "backdated_resolutions": 1,  # O2's item

@@ -26,7 +26,9 @@ def url(platform_id: object, kind: str = "compliance") -> str:
     return f"/v1/platforms/{platform_id}/reports/{kind}"
 
 
-async def test_every_figure_matches_the_hand_computed_month(db: AsyncSession, client: httpx.AsyncClient) -> None:
+async def test_every_figure_matches_the_hand_computed_month(
+    db: AsyncSession, client: httpx.AsyncClient
+) -> None:
     w = await helpers.build(db, client)
     r = await client.get(url(w.keys.platform_id), params=PERIOD, headers=auth(w.keys.officer))
     assert r.status_code == 200, r.text
@@ -96,7 +98,9 @@ async def test_period_defaults_and_limits(db: AsyncSession, client: httpx.AsyncC
     assert r.json()["period"] == {"from": "2026-11-01", "to": "2026-12-01", "timezone": "Asia/Ho_Chi_Minh"}
     r = await client.get(url(w.keys.platform_id), params={"to": "2026-06-30"}, headers=h)
     assert r.json()["period"]["from"] == "2026-05-31"
-    r = await client.get(url(w.keys.platform_id), params={"from": "2026-11-02", "to": "2026-11-01"}, headers=h)
+    r = await client.get(
+        url(w.keys.platform_id), params={"from": "2026-11-02", "to": "2026-11-01"}, headers=h
+    )
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "from"
     last = date(2026, 11, 30)
@@ -104,7 +108,9 @@ async def test_period_defaults_and_limits(db: AsyncSession, client: httpx.AsyncC
     too_long = (last - timedelta(days=400)).isoformat()
     r = await client.get(url(w.keys.platform_id), params={"from": ok, "to": last.isoformat()}, headers=h)
     assert r.status_code == 200
-    r = await client.get(url(w.keys.platform_id), params={"from": too_long, "to": last.isoformat()}, headers=h)
+    r = await client.get(
+        url(w.keys.platform_id), params={"from": too_long, "to": last.isoformat()}, headers=h
+    )
     assert r.status_code == 422
     assert "401 days" in r.json()["detail"]
     for bad in ({"from": "2026-13-01"}, {"format": "pdf"}, {"lang": "fr"}):
@@ -120,7 +126,9 @@ async def test_only_this_platforms_officer_or_an_admin(db: AsyncSession, client:
     for fmt in ("json", "csv", "html"):
         r = await client.get(mine, params={"format": fmt}, headers=auth(w.other.officer))
         assert r.status_code == 404, fmt
-    r = await client.get(url(w.keys.platform_id, "annual"), params={"year": 2026}, headers=auth(w.other.officer))
+    r = await client.get(
+        url(w.keys.platform_id, "annual"), params={"year": 2026}, headers=auth(w.other.officer)
+    )
     assert r.status_code == 404
     assert (await client.get(url(helpers.uuid.uuid4()), headers=auth(w.admin))).status_code == 404
     # Platform backends and authorities do not read reports.

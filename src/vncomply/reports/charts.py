@@ -45,12 +45,13 @@ def columns(title: str, bars: list[Bar], *, y_max: float, empty: str) -> Markup:
     scale = plot_h / y_max if y_max > 0 else 0
     base = top + plot_h
     body = [f'<line x1="{left}" y1="{base}" x2="{WIDTH - left}" y2="{base}" stroke="{GRID}"/>']
+    width = min(slot * 0.7, 56)
     for n, b in enumerate(bars):
         h = max(b.value * scale, 0)
-        x = left + n * slot + slot * 0.15
         cx = left + n * slot + slot / 2
         body.append(
-            f'<rect x="{x:.1f}" y="{base - h:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" fill="{BAR}"/>'
+            f'<rect x="{cx - width / 2:.1f}" y="{base - h:.1f}" width="{width:.1f}" height="{h:.1f}" '
+            f'fill="{BAR}"/>'
         )
         body.append(f'<text x="{cx:.1f}" y="{base - h - 4:.1f}" text-anchor="middle">{escape(b.text)}</text>')
         body.append(f'<text x="{cx:.1f}" y="{base + 16}" text-anchor="middle">{escape(b.label)}</text>')

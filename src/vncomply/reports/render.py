@@ -182,7 +182,7 @@ class Page:
             lang=tr.lang.value,
             _=self._,
             title=self._(labels.PAGE[r["kind"]]),
-            page=labels.PAGE,
+            words=labels.PAGE,
             platform=r["platform"],
             period_text=f"{tr.day(r['period']['from'])} \u2013 {tr.day(r['period']['to'])}",
             generated=tr.moment(r["generated_at"]),
