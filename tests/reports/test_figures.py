@@ -113,7 +113,13 @@ async def test_period_defaults_and_limits(db: AsyncSession, client: httpx.AsyncC
     )
     assert r.status_code == 422
     assert "401 days" in r.json()["detail"]
-    for bad in ({"from": "2026-13-01"}, {"format": "pdf"}, {"lang": "fr"}):
+    for bad in (
+        {"from": "2026-13-01"},
+        {"format": "pdf"},
+        {"lang": "fr"},
+        {"from": "0001-01-01", "to": "0001-01-02"},
+        {"from": "9999-12-30", "to": "9999-12-31"},
+    ):
         assert (await client.get(url(w.keys.platform_id), params=bad, headers=h)).status_code == 422
 
 

@@ -44,6 +44,8 @@ from vncomply.reports.schemas import (
 
 MAX_DAYS = 400
 DEFAULT_DAYS = 30
+# Reports cover Decree-era records; the bounds keep every Vietnam midnight representable.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(9998, 12, 31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +76,16 @@ def today_vn() -> date:
     return clock.now().astimezone(VN_TZ).date()
 
 
+def _check_day(value: date | None, name: str) -> None:
+    if value is not None and not FIRST_DAY <= value <= LAST_DAY:
+        raise InvalidInput(
+            f"`{name}` must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}", field=name
+        )
+
+
 def compliance_period(first: date | None, last: date | None) -> Period:
+    _check_day(first, "from")
+    _check_day(last, "to")
     last = last or today_vn()
     first = first or last - timedelta(days=DEFAULT_DAYS)
     if first > last:
