@@ -19,7 +19,7 @@ from vncomply.deadlines.models import DeadlineSweep
 from vncomply.events.models import Event
 from vncomply.kit import clock
 from vncomply.kit.principal import Principal, Role
-from vncomply.takedowns import deadline, service
+from vncomply.takedowns import deadline, intake
 from vncomply.takedowns.models import TakedownOrder
 from vncomply.takedowns.schemas import TakedownCreate
 
@@ -46,7 +46,7 @@ async def _seed(maker, n: int, platforms: int = 3) -> list[str]:
                     "items": [{"content_url": f"https://x.example/{i}", "subject_type": "post"}],
                 }
             )
-            ids.append(str((await service.create(s, actor, body)).order.id))
+            ids.append(str((await intake.create(s, actor, body)).resource.order.id))
         await s.commit()
     return ids
 

@@ -86,18 +86,20 @@ async def test_late_completion_stays_late(client, db):
     assert (await events(db, "takedown.completed", o["id"]))[0].data["on_time"] is False
 
 
-async def test_on_time_uses_actioned_at_and_ignores_contested(client, db):
+async def test_contested_items_do_not_spoil_an_on_time_order(client, db):
     clock.set_now(T0)
     w = await world(db)
     o = await _order(client, w)
-    clock.advance(timedelta(hours=30))
+    clock.advance(timedelta(hours=20))
     pk = auth(w.keys.platform)
     actioned = (T0 + timedelta(hours=3)).isoformat()
     r = await client.post(_res(o, 0), headers=pk, json={"outcome": "removed", "actioned_at": actioned})
     assert r.status_code == 200
     r = await client.post(_res(o, 1), headers=pk, json={"outcome": "contested", "reason": "lawful satire"})
-    assert r.json()["on_time"] is True
+    assert (r.json()["verdict"], r.json()["on_time"]) == ("on_time", True)
     assert r.json()["items"][1]["reason"] == "lawful satire"
+    assert r.json()["items"][0]["actioned_at"] == "2026-11-25T11:00:00Z"
+    assert r.json()["items"][0]["resolved_at"] == "2026-11-26T04:00:00Z"
 
 
 async def test_resolution_validation(client, db):
@@ -180,12 +182,12 @@ async def test_violation_rolls_back_with_the_resolution(client, db, monkeypatch)
     clock.set_now(T0)
     w = await world(db)
     o = await _order(client, w, n=1)
-    from vncomply.takedowns import service
+    from vncomply.takedowns import lifecycle
 
     async def boom(*a, **k):
         raise RuntimeError("outbox down")
 
-    monkeypatch.setattr(service, "emit", boom)
+    monkeypatch.setattr(lifecycle, "emit", boom)
     r = await client.post(_res(o, 0), headers=auth(w.keys.platform), json={"outcome": "removed"})
     assert r.status_code == 500
     assert (await db.scalars(select(Violation))).all() == []

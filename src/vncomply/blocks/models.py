@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from vncomply.kit.columns import Timestamps, UUIDPk
 from vncomply.kit.db import Base
+from vncomply.kit.references import PAYLOAD_HASH
 
 
 class AccountBlock(UUIDPk, Timestamps, Base):
@@ -36,6 +37,8 @@ class AccountBlock(UUIDPk, Timestamps, Base):
     # The ordering authority (orders only); tenancy scopes authority keys by this column.
     authority_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("authorities.id"))
     reference_no: Mapped[str | None] = mapped_column(String(200))
+    # Orders only: vncomply.kit.references.fingerprint of the order, for retries.
+    payload_hash: Mapped[bytes | None] = mapped_column(PAYLOAD_HASH)
     category: Mapped[str | None] = mapped_column(String(40))
     reason: Mapped[str | None] = mapped_column(Text)
     legal_basis: Mapped[str | None] = mapped_column(String(300))
@@ -66,10 +69,12 @@ class AccountBlock(UUIDPk, Timestamps, Base):
             "subject_id",
             postgresql_where="lifted_at IS NULL",
         ),
-        # An authority's block order is unique per (authority, reference number).
+        # An authority's block order is unique per (authority, platform, reference number): one
+        # letter may go to several platforms (vncomply.kit.references).
         Index(
             "uq_account_blocks_order_reference",
             "authority_id",
+            "platform_id",
             "reference_no",
             unique=True,
             postgresql_where="authority_id IS NOT NULL",

@@ -107,15 +107,16 @@ async def account_violations(
     status_code=201,
     response_model=BlockOut,
     summary="Order a block (authority); a retry with the same reference_no returns it (200)",
+    description="A `reference_no` is unique per authority and platform: the same one with the same "
+    "content returns the existing block (200); with other content it is a 409.",
 )
 @idempotent
 async def order_block(
     body: BlockOrder, session: SessionDep, actor: AuthorityKey, response: Response
 ) -> BlockOut:
-    block, created = await service.order_block(session, actor, body)
-    if not created:
-        response.status_code = 200
-    return service.block_out(block)
+    res = await service.order_block(session, actor, body)
+    response.status_code = res.status_code
+    return service.block_out(res.resource)
 
 
 @router.get("/account-blocks", response_model=Page[BlockOut], summary="List account blocks")

@@ -30,10 +30,11 @@ from vncomply.blocks.schemas import (
 )
 from vncomply.blocks.status import active_clause, next_action_at, status_at
 from vncomply.events import outbox
-from vncomply.kit import clock
-from vncomply.kit.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from vncomply.kit import clock, references
+from vncomply.kit.errors import IllegalTransition, InvalidInput, NotFound
 from vncomply.kit.pagination import time_id_cursor
 from vncomply.kit.principal import Principal
+from vncomply.kit.references import Created
 from vncomply.kit.tenancy import get_scoped, scoped
 from vncomply.platforms.models import Platform
 from vncomply.rulebook import rules as rulebook
@@ -374,19 +375,6 @@ def violation_out(v: Violation) -> ViolationOut:
 # -- authority block orders -------------------------------------------------------------------
 
 
-def _same_order(b: AccountBlock, body: BlockOrder) -> bool:
-    return (
-        b.platform_id == body.platform_id
-        and b.subject_type == body.subject_type.value
-        and b.subject_id == body.subject_id
-        and b.permanent == body.permanent
-        and b.duration_days == (None if body.permanent else body.duration_days)
-        and b.category == body.category
-        and b.reason == body.reason
-        and b.legal_basis == body.legal_basis
-    )
-
-
 def _check_duration(body: BlockOrder, p: dict[str, Any]) -> None:
     legal = (
         f"a temporary lock lasts {p['min_days']}-{p['max_days']} days (Decree 147); send "
@@ -407,30 +395,20 @@ def _check_duration(body: BlockOrder, p: dict[str, Any]) -> None:
         )
 
 
-async def order_block(session: AsyncSession, actor: Principal, body: BlockOrder) -> tuple[AccountBlock, bool]:
-    """An authority's block order. Returns (block, created); a retry of the same order returns
-    the existing block, a different order under the same reference number is a 409."""
+async def order_block(session: AsyncSession, actor: Principal, body: BlockOrder) -> Created[AccountBlock]:
+    """An authority's block order, unique per (authority, platform, reference number): a retry of
+    the same order returns the existing block, other content under the number is a 409
+    (``vncomply.kit.references``)."""
     authority_id = actor.require_authority()
     await authorities.addressable(session, authority_id, body.platform_id)
     now = clock.now()
     rule = rulebook.in_force("lock", now)
     _check_duration(body, rule.params)
-    await _lock(session, f"order:{authority_id}:{body.reference_no}")
-    existing = (
-        await session.scalars(
-            select(AccountBlock).where(
-                AccountBlock.authority_id == authority_id,
-                AccountBlock.reference_no == body.reference_no,
-            )
-        )
-    ).first()
-    if existing is not None:
-        if _same_order(existing, body):
-            return existing, False
-        raise Conflict(
-            f"Block order {body.reference_no} already exists with different content (block "
-            f"{existing.id}); send a new reference_no for a new order."
-        )
+    digest = references.fingerprint(body, authority_id=authority_id)
+    ref = references.Reference(authority_id, body.platform_id, body.reference_no)
+    prior = await references.claim(session, AccountBlock, ref, digest, "block order")
+    if prior is not None:
+        return Created(prior, created=False)
     await _lock_subject(session, body.platform_id, body.subject_type.value, body.subject_id)
     before = await _temporary_locks(session, body.platform_id, body.subject_type.value, body.subject_id)
     step = rule.params["permanent_after_temporary"]
@@ -455,8 +433,9 @@ async def order_block(session: AsyncSession, actor: Principal, body: BlockOrder)
         category=body.category,
         reason=body.reason,
         legal_basis=body.legal_basis,
+        payload_hash=digest,
     )
-    return await _start_block(session, actor, b, now, rule), True
+    return Created(await _start_block(session, actor, b, now, rule), created=True)
 
 
 # -- lifecycle ----------------------------------------------------------------------------------

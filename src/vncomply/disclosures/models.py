@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from vncomply.kit.columns import Timestamps, UUIDPk
 from vncomply.kit.db import Base
+from vncomply.kit.references import PAYLOAD_HASH
 
 
 class DisclosureRequest(UUIDPk, Timestamps, Base):
@@ -35,8 +36,9 @@ class DisclosureRequest(UUIDPk, Timestamps, Base):
     subject_blind_index: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     subject_masked: Mapped[str | None] = mapped_column(String(40))
     fields: Mapped[list[str]] = mapped_column(JSONB)
-    # SHA-256 of the canonical payload (subject as blind index): "same payload" for retries.
-    payload_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # vncomply.kit.references.fingerprint of the canonical payload (subject as blind index, never
+    # the plaintext): "same payload" for retries.
+    payload_hash: Mapped[bytes] = mapped_column(PAYLOAD_HASH)
 
     status: Mapped[str] = mapped_column(String(30), default="pending_review")
     received_at: Mapped[datetime]
@@ -72,7 +74,8 @@ class DisclosureRequest(UUIDPk, Timestamps, Base):
     next_action_at: Mapped[datetime | None]
 
     __table_args__ = (
-        UniqueConstraint("authority_id", "reference_no"),
+        # One letter may go to several platforms (vncomply.kit.references).
+        UniqueConstraint("authority_id", "platform_id", "reference_no"),
         Index("ix_disclosure_requests_platform_received", "platform_id", "received_at", "id"),
         Index("ix_disclosure_requests_authority_received", "authority_id", "received_at", "id"),
         Index(

@@ -38,10 +38,9 @@ Reader = Annotated[Principal, Depends(require(Role.officer, Role.authority, Role
 async def create_disclosure_request(
     body: DisclosureRequestCreate, session: SessionDep, actor: Authority, response: Response
 ) -> DisclosureRequestOut:
-    req, created = await service.create(session, actor, body)
-    if not created:
-        response.status_code = 200
-    return service.to_out(req, actor)
+    res = await service.create(session, actor, body)
+    response.status_code = res.status_code
+    return service.to_out(res.resource, actor)
 
 
 @router.get("", response_model=Page[DisclosureRequestOut], summary="List disclosure requests")

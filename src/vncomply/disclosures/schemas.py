@@ -97,7 +97,9 @@ class DisclosureRequestCreate(BaseModel):
         },
     )
     platform_id: uuid.UUID
-    reference_no: RefNo = Field(description="the authority's document number; unique per authority")
+    reference_no: RefNo = Field(
+        description="the authority's document number; unique per authority and platform"
+    )
     legal_basis: Text2000
     urgency: Urgency = Urgency.standard
     subject: Subject

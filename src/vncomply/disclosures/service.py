@@ -14,15 +14,12 @@ Every decided state is final. Matches are previewed at creation and frozen at th
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import and_, not_, select, tuple_
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
@@ -54,11 +51,12 @@ from vncomply.identities.validation import (
     mask_phone,
     normalize_phone,
 )
-from vncomply.kit import clock
+from vncomply.kit import clock, references
 from vncomply.kit.crypto import blind_index
-from vncomply.kit.errors import Conflict, DomainError, Gone, IllegalTransition, InvalidInput
+from vncomply.kit.errors import DomainError, Gone, IllegalTransition, InvalidInput
 from vncomply.kit.pagination import time_id_cursor
 from vncomply.kit.principal import Principal, Role
+from vncomply.kit.references import Created
 from vncomply.kit.tenancy import get_scoped, scoped
 from vncomply.platforms.models import Platform
 from vncomply.rulebook import rules as rulebook
@@ -125,6 +123,7 @@ def subject_key(platform_id: uuid.UUID, subject: Subject) -> tuple[SubjectKey, s
 
 
 def _payload_hash(body: DisclosureRequestCreate, key: SubjectKey) -> bytes:
+    # Built by hand, not from the body: the subject goes in as its blind index, never in clear.
     canonical = {
         "platform_id": str(body.platform_id),
         "legal_basis": body.legal_basis,
@@ -133,7 +132,7 @@ def _payload_hash(body: DisclosureRequestCreate, key: SubjectKey) -> bytes:
         "subject": [key.type, key.account_id, key.blind_index.hex() if key.blind_index else None],
         "fields": _ordered(body.fields),
     }
-    return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).digest()
+    return references.fingerprint(canonical)
 
 
 # --- creation ---
@@ -141,17 +140,17 @@ def _payload_hash(body: DisclosureRequestCreate, key: SubjectKey) -> bytes:
 
 async def create(
     session: AsyncSession, actor: Principal, body: DisclosureRequestCreate
-) -> tuple[DisclosureRequest, bool]:
-    """Record a request; returns (request, created). A retry of the same (authority,
-    reference_no) with the same payload returns the existing one; another payload is a 409."""
+) -> Created[DisclosureRequest]:
+    """Record a request, unique per (authority, platform, reference_no): a retry with the same
+    payload returns the existing one; another payload is a 409 (``vncomply.kit.references``)."""
     authority_id = actor.require_authority()
     await addressable(session, authority_id, body.platform_id)
     key, masked = subject_key(body.platform_id, body.subject)
     digest = _payload_hash(body, key)
-
-    existing = await _by_reference(session, authority_id, body.reference_no)
-    if existing is not None:
-        return _same_or_conflict(existing, digest), False
+    ref = references.Reference(authority_id, body.platform_id, body.reference_no)
+    prior = await references.claim(session, DisclosureRequest, ref, digest, WHAT)
+    if prior is not None:
+        return Created(prior, created=False)
 
     now = clock.now()
     rule, due = rulebook.deadline(f"disclosure.{body.urgency.value}", now)
@@ -181,16 +180,8 @@ async def create(
         package_fetches=0,
     )
     req.next_action_at = dclock.next_action(req)
-    try:
-        async with session.begin_nested():
-            session.add(req)
-            await session.flush()
-    except IntegrityError:
-        # A concurrent request with the same reference number won the race.
-        existing = await _by_reference(session, authority_id, body.reference_no)
-        if existing is None:
-            raise
-        return _same_or_conflict(existing, digest), False
+    session.add(req)
+    await session.flush()
 
     audit.record(
         session, actor, "disclosure.received", RESOURCE, req.id, req.platform_id,
@@ -212,30 +203,7 @@ async def create(
             "due_at": req.due_at.isoformat() if req.due_at else None,
         },
     )
-    return req, True
-
-
-async def _by_reference(
-    session: AsyncSession, authority_id: uuid.UUID, reference_no: str
-) -> DisclosureRequest | None:
-    return (
-        await session.scalars(
-            select(DisclosureRequest).where(
-                DisclosureRequest.authority_id == authority_id,
-                DisclosureRequest.reference_no == reference_no,
-            )
-        )
-    ).first()
-
-
-def _same_or_conflict(existing: DisclosureRequest, digest: bytes) -> DisclosureRequest:
-    if existing.payload_hash != digest:
-        raise Conflict(
-            f"Your authority already sent a disclosure request with reference_no "
-            f"{existing.reference_no!r} and a different content (id {existing.id}); use a new "
-            "reference_no for a new request, or resend the original content."
-        )
-    return existing
+    return Created(req, created=True)
 
 
 # --- review ---

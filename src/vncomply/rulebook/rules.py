@@ -61,25 +61,28 @@ RULES: tuple[Rule, ...] = (
         "takedown.standard.v1",
         "takedown.standard",
         _vn(2024, 12, 25),
-        "Remove requested content within 24 hours of receipt",
+        "Remove requested content within 24 hours of receipt; the verdict is judged on when the "
+        "platform's resolution reaches vncomply, not on the time the platform says it acted",
         "Decree 147/2024; Cybersecurity Law 2018",
-        {"hours": 24},
+        {"hours": 24, "judged_on": "received_by_vncomply"},
     ),
     Rule(
         "takedown.emergency.v1",
         "takedown.emergency",
         _vn(2024, 12, 25),
-        "Before the Cybersecurity Law 2025: emergency requests share the 24-hour window",
+        "Before the Cybersecurity Law 2025: emergency requests share the 24-hour window; the verdict "
+        "is judged on when the platform's resolution reaches vncomply",
         "Decree 147/2024",
-        {"hours": 24},
+        {"hours": 24, "judged_on": "received_by_vncomply"},
     ),
     Rule(
         "takedown.emergency.v2",
         "takedown.emergency",
         _vn(2026, 7, 1),
-        "Emergency (national security) requests: remove within 6 hours",
+        "Emergency (national security) requests: remove within 6 hours; the verdict is judged on "
+        "when the platform's resolution reaches vncomply",
         "Cybersecurity Law 2025 (116/2025/QH15)",
-        {"hours": 6},
+        {"hours": 6, "judged_on": "received_by_vncomply"},
     ),
     Rule(
         "disclosure.standard.v1",

@@ -18,6 +18,7 @@ from vncomply.events.batch import PendingEvent, emit_many
 from vncomply.events.outbox import emit
 from vncomply.kit import clock
 from vncomply.kit.db import json_rows
+from vncomply.takedowns.enums import OrderStatus
 from vncomply.takedowns.models import TakedownOrder
 
 HANDLER_NAME = "takedowns.clock"
@@ -33,7 +34,7 @@ def reminder_times(order: TakedownOrder) -> list[datetime]:
 
 
 def next_action(order: TakedownOrder) -> datetime | None:
-    if order.status == "completed":
+    if order.status is OrderStatus.completed:
         return None
     times = reminder_times(order)
     if order.reminders_sent < len(times):
@@ -48,7 +49,7 @@ def _event_base(order: TakedownOrder) -> dict[str, Any]:
         "order_id": str(order.id),
         "authority_id": str(order.authority_id),
         "reference_no": order.reference_no,
-        "urgency": order.urgency,
+        "urgency": order.urgency.value,
         "due_at": order.due_at.isoformat(),
         "items_pending": order.items_pending,
     }
@@ -64,7 +65,7 @@ class Step:
 def step(order: TakedownOrder, now: datetime) -> Step | None:
     """Apply one step to ``order`` in memory; return what must be announced (None: nothing)."""
     out: Step | None = None
-    if order.status != "completed":
+    if order.status is not OrderStatus.completed:
         times = reminder_times(order)
         if order.breached_at is None and now >= order.due_at:
             order.breached_at = order.due_at
@@ -148,7 +149,7 @@ async def transition_batch(session: AsyncSession, orders: Sequence[TakedownOrder
 
 def stuck(now: datetime) -> ColumnElement[bool]:
     return and_(
-        TakedownOrder.status != "completed",
+        TakedownOrder.status != OrderStatus.completed,
         TakedownOrder.breached_at.is_(None),
         TakedownOrder.next_action_at.is_(None),
     )

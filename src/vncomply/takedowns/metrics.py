@@ -10,10 +10,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import Connection, func, select
 
 from vncomply.deadlines.metrics import CachedCollector, register_collector
+from vncomply.takedowns.enums import ItemStatus, OrderStatus, Urgency
 from vncomply.takedowns.models import TakedownItem, TakedownOrder
-from vncomply.takedowns.schemas import ItemStatus, Urgency
 
-INCOMPLETE = TakedownOrder.status != "completed"
+INCOMPLETE = TakedownOrder.status != OrderStatus.completed
 
 
 class TakedownCollector(CachedCollector):
@@ -29,7 +29,7 @@ class TakedownCollector(CachedCollector):
             .all()
         )
         for u in Urgency:
-            open_.add_metric([u.value], counts.get(u.value, 0))
+            open_.add_metric([u.value], counts.get(u, 0))
         n_over, oldest_due = conn.execute(
             select(func.count(), func.min(TakedownOrder.due_at)).where(
                 INCOMPLETE, TakedownOrder.due_at <= now
@@ -58,7 +58,7 @@ class TakedownCollector(CachedCollector):
             .all()
         )
         for s in ItemStatus:
-            items.add_metric([s.value], by_status.get(s.value, 0))
+            items.add_metric([s.value], by_status.get(s, 0))
         return [open_, overdue, oldest, to_next, items]
 
 

@@ -11,16 +11,10 @@ from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.kit.db import SessionDep
 from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
 from vncomply.kit.principal import Principal, Role
+from vncomply.takedowns import intake, lifecycle, service
 from vncomply.takedowns import metrics as _metrics  # noqa: F401  (registers the collectors)
-from vncomply.takedowns import service
-from vncomply.takedowns.schemas import (
-    OrderOut,
-    OrderStatus,
-    OrderSummary,
-    ResolutionIn,
-    TakedownCreate,
-    Urgency,
-)
+from vncomply.takedowns.enums import OrderStatus, Urgency
+from vncomply.takedowns.schemas import OrderOut, OrderSummary, ResolutionIn, TakedownCreate
 
 router = APIRouter(prefix="/v1/takedown-orders", tags=["takedowns"], route_class=IdempotentRoute)
 
@@ -36,18 +30,18 @@ Actor = Annotated[Principal, Depends(require(Role.platform, Role.officer))]
     summary="Submit a takedown order",
     description="An authority key submits for a platform it may address; an officer key records an "
     "order that arrived by phone or in writing (`authority_id`, optional `received_at`). `due_at` "
-    "comes from the rule in force at `received_at`. The same `reference_no` with the same payload "
-    "returns the existing order (200); with a different payload it is a 409.",
+    "comes from the rule in force at `received_at`. A `reference_no` is unique per authority and "
+    "platform: the same one with the same payload returns the existing order (200); with a "
+    "different payload it is a 409.",
     responses={200: {"description": "an identical earlier submission", "model": OrderOut}},
 )
 @idempotent
 async def create_order(
     body: TakedownCreate, session: SessionDep, actor: Submitter, response: Response
 ) -> OrderOut:
-    res = await service.create(session, actor, body)
-    if not res.created:
-        response.status_code = 200
-    return service.to_out(res.order, res.items)
+    res = await intake.create(session, actor, body)
+    response.status_code = res.status_code
+    return service.to_out(res.resource)
 
 
 @router.get("", response_model=Page[OrderSummary], summary="Takedown orders, soonest due first")
@@ -63,8 +57,8 @@ async def list_orders(
     platform_id: Annotated[uuid.UUID | None, Query(description="admin: one platform's orders")] = None,
 ) -> Page[OrderSummary]:
     filters = service.ListFilters(
-        status=status.value if status else None,
-        urgency=urgency.value if urgency else None,
+        status=status,
+        urgency=urgency,
         overdue=overdue,
         due_before=due_before,
         authority_id=authority_id,
@@ -77,14 +71,12 @@ async def list_orders(
 
 @router.get("/{order_id}", response_model=OrderOut, summary="A takedown order with its items")
 async def get_order(order_id: uuid.UUID, session: SessionDep, actor: Reader) -> OrderOut:
-    res = await service.get(session, actor, order_id)
-    return service.to_out(res.order, res.items)
+    return service.to_out(await service.get(session, actor, order_id))
 
 
 @router.post("/{order_id}/acknowledge", response_model=OrderOut, summary="Acknowledge an order")
 async def acknowledge(order_id: uuid.UUID, session: SessionDep, actor: Actor) -> OrderOut:
-    res = await service.acknowledge(session, actor, order_id)
-    return service.to_out(res.order, res.items)
+    return service.to_out(await lifecycle.acknowledge(session, actor, order_id))
 
 
 @router.post(
@@ -98,5 +90,4 @@ async def acknowledge(order_id: uuid.UUID, session: SessionDep, actor: Actor) ->
 async def resolve_item(
     order_id: uuid.UUID, item_id: uuid.UUID, body: ResolutionIn, session: SessionDep, actor: Actor
 ) -> OrderOut:
-    res = await service.resolve(session, actor, order_id, item_id, body)
-    return service.to_out(res.order, res.items)
+    return service.to_out(await lifecycle.resolve(session, actor, order_id, item_id, body))

@@ -2,67 +2,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from vncomply.rulebook.schemas import RuleRef
-
-
-class Channel(StrEnum):
-    electronic = "electronic"
-    written = "written"
-    phone = "phone"
-
-
-class Urgency(StrEnum):
-    standard = "standard"
-    emergency = "emergency"
-
-
-class Category(StrEnum):
-    national_security = "national_security"
-    anti_state_propaganda = "anti_state_propaganda"
-    public_order = "public_order"
-    defamation = "defamation"
-    fraud = "fraud"
-    gambling = "gambling"
-    child_safety = "child_safety"
-    intellectual_property = "intellectual_property"
-    other = "other"
-
-
-class SubjectType(StrEnum):
-    post = "post"
-    comment = "comment"
-    video = "video"
-    livestream = "livestream"
-    page = "page"
-    group = "group"
-    channel = "channel"
-    account = "account"
-
-
-class OrderStatus(StrEnum):
-    open = "open"
-    acknowledged = "acknowledged"
-    completed = "completed"
-
-
-class Outcome(StrEnum):
-    removed = "removed"
-    restricted = "restricted"  # blocked for Vietnam only
-    not_found = "not_found"
-    contested = "contested"
-
-
-class ItemStatus(StrEnum):
-    pending = "pending"
-    removed = "removed"
-    restricted = "restricted"
-    not_found = "not_found"
-    contested = "contested"
+from vncomply.takedowns.enums import (
+    Category,
+    Channel,
+    ItemStatus,
+    OrderStatus,
+    Outcome,
+    SubjectType,
+    Urgency,
+    Verdict,
+)
 
 
 def _http_url(value: str) -> str:
@@ -141,7 +95,10 @@ class TakedownCreate(BaseModel):
         default=None, description="officer keys: the authority that ordered by phone or in writing"
     )
     reference_no: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = (
-        Field(description="the authority's document number; unique per authority")
+        Field(
+            description="the authority's document number; unique per authority and platform (one "
+            "letter may go to several platforms)"
+        )
     )
     issued_at: AwareDatetime | None = Field(default=None, description="when the authority issued it")
     received_at: AwareDatetime | None = Field(
@@ -175,7 +132,9 @@ class ResolutionIn(BaseModel):
     )
     outcome: Outcome
     actioned_at: AwareDatetime | None = Field(
-        default=None, description="when the platform acted (default now; never in the future)"
+        default=None,
+        description="when the platform says it acted (default now; never in the future). Kept as "
+        "the platform's statement; the verdict is judged on when this resolution reaches vncomply",
     )
     note: Text | None = None
     evidence_url: HttpUrl | None = None
@@ -194,8 +153,14 @@ class ItemOut(BaseModel):
     subject_type: SubjectType
     note: str | None
     status: ItemStatus
-    actioned_at: datetime | None
-    resolved_at: datetime | None
+    actioned_at: datetime | None = Field(description="the platform's statement of when it acted")
+    resolved_at: datetime | None = Field(
+        description="when the current resolution reached vncomply: what the verdict is judged on"
+    )
+    reported_late: bool = Field(description="resolved_at is at or after the order's due_at")
+    backdated: bool = Field(
+        description="removed, restricted or not_found, reported late with an actioned_at before due_at"
+    )
     resolution_note: str | None
     evidence_url: str | None
     reason: str | None
@@ -219,11 +184,22 @@ class OrderSummary(BaseModel):
     )
     overdue: bool = Field(description="due_at has passed and the order is not completed")
     acknowledged_at: datetime | None
-    completed_at: datetime | None
-    on_time: bool | None = Field(description="set on completion; a late completion stays false")
-    breached_at: datetime | None
+    completed_at: datetime | None = Field(
+        description="when the last pending item's resolution reached vncomply"
+    )
+    verdict: Verdict | None = Field(
+        description="set on completion, judged on when resolutions reached vncomply (never on "
+        "actioned_at): on_time; late (a breach, never cleared); contested (every item contested in time)"
+    )
+    on_time: bool | None = Field(
+        description="the verdict as a boolean: true on_time, false late, null while open or contested"
+    )
+    breached_at: datetime | None = Field(
+        description="due_at, once the order was found late (by the sweep or the verdict); never cleared"
+    )
     items_total: int
     items_pending: int
+    items_backdated: int = Field(description="items whose `backdated` is true")
     created_at: datetime
 
 
