@@ -37,12 +37,17 @@ def in_scope(p: Platform) -> bool:
     return p.stores_data_in_vn or p.monthly_vn_visits >= rule.params["min_monthly_visits"]
 
 
-def in_scope_clause() -> Any:
-    """``in_scope`` as SQL, for statements over many platforms."""
+async def in_scope_ids(session: AsyncSession, registered_before: datetime) -> list[uuid.UUID]:
+    """The platforms in scope now (``in_scope``, in SQL) registered before the given instant."""
     rule = rulebook.in_force("scope", clock.now())
-    return or_(
-        Platform.stores_data_in_vn.is_(True), Platform.monthly_vn_visits >= rule.params["min_monthly_visits"]
+    stmt = select(Platform.id).where(
+        or_(
+            Platform.stores_data_in_vn.is_(True),
+            Platform.monthly_vn_visits >= rule.params["min_monthly_visits"],
+        ),
+        Platform.created_at < registered_before,
     )
+    return list((await session.scalars(stmt.order_by(Platform.id))).all())
 
 
 def filing_due_at(p: Platform) -> datetime | None:

@@ -24,9 +24,8 @@ from vncomply.kit import clock
 from vncomply.kit.clock import VN_TZ
 from vncomply.kit.errors import InvalidInput, NotFound
 from vncomply.kit.pagination import created_id_after
-from vncomply.kit.principal import Principal
+from vncomply.kit.principal import Principal, Role
 from vncomply.platforms import service as platforms
-from vncomply.platforms.models import Platform
 from vncomply.reports import figures
 from vncomply.reports.enums import Kind
 from vncomply.reports.models import ReportSnapshot
@@ -42,6 +41,8 @@ from vncomply.reports.schemas import (
     SnapshotOut,
 )
 
+# Beat's monthly freeze reads every platform as an admin would; its records name the system actor.
+SYSTEM = Principal(uuid.UUID(int=0), Role.admin, None, None)
 MAX_DAYS = 400
 DEFAULT_DAYS = 30
 # Reports cover Decree-era records; the bounds keep every Vietnam midnight representable.
@@ -106,15 +107,10 @@ def annual_period(year: int) -> Period:
 
 
 async def build(
-    session: AsyncSession, actor: Principal | None, platform_id: uuid.UUID, kind: Kind, period: Period
+    session: AsyncSession, actor: Principal, platform_id: uuid.UUID, kind: Kind, period: Period
 ) -> ComplianceReport:
-    """The report as of now. ``actor`` None: the system (beat); otherwise another tenant's id is 404."""
-    if actor is None:
-        p = await session.get(Platform, platform_id)
-        if p is None:
-            raise NotFound(f"No platform with id {platform_id}.")
-    else:
-        p = await platforms.get(session, actor, platform_id)
+    """The report as of now; another tenant's platform id is a 404."""
+    p = await platforms.get(session, actor, platform_id)
     now = clock.now()
     w = Window(p.id, period.start, period.end, now, now.astimezone(VN_TZ).date())
     common: dict[str, Any] = {
@@ -180,7 +176,7 @@ def period_of(body: SnapshotCreate) -> Period:
 
 async def _store(
     session: AsyncSession,
-    actor: Principal | None,
+    actor: Principal,
     platform_id: uuid.UUID,
     kind: Kind,
     period: Period,
@@ -205,7 +201,7 @@ async def _store(
         sha256=digest,
         audit_heads=heads,
         scheduled=scheduled,
-        created_by_key_id=actor.key_id if actor else None,
+        created_by_key_id=None if actor is SYSTEM else actor.key_id,
         created_at=clock.now(),
     )
     if scheduled:  # a second beat tick (or worker) for the same month stores nothing
@@ -223,7 +219,8 @@ async def _store(
         "audit_chain": heads,
         "scheduled": scheduled,
     }
-    audit.record(session, actor, "report.snapshot_created", "report", snapshot_id, platform_id, details)
+    who = None if actor is SYSTEM else actor  # beat's snapshots are the system's
+    audit.record(session, who, "report.snapshot_created", "report", snapshot_id, platform_id, details)
     await emit(session, platform_id, "report.snapshot_created", {"report_id": str(snapshot_id), **details})
     snapshot = await session.get(ReportSnapshot, snapshot_id)
     assert snapshot is not None
@@ -279,18 +276,21 @@ def previous_month(today: date) -> Period:
 
 async def platforms_due(session: AsyncSession, period: Period) -> list[uuid.UUID]:
     """Platforms in scope, registered before the month ended, without that month's frozen report."""
-    frozen = select(ReportSnapshot.id).where(
-        ReportSnapshot.platform_id == Platform.id,
-        ReportSnapshot.scheduled.is_(True),
-        ReportSnapshot.kind == Kind.compliance.value,
-        ReportSnapshot.period_from == period.first,
-        ReportSnapshot.period_to == period.last,
+    frozen = set(
+        (
+            await session.scalars(
+                select(ReportSnapshot.platform_id).where(
+                    ReportSnapshot.scheduled.is_(True),
+                    ReportSnapshot.kind == Kind.compliance.value,
+                    ReportSnapshot.period_from == period.first,
+                    ReportSnapshot.period_to == period.last,
+                )
+            )
+        ).all()
     )
-    stmt = select(Platform.id).where(
-        platforms.in_scope_clause(), Platform.created_at < period.end, ~frozen.exists()
-    )
-    return list((await session.scalars(stmt.order_by(Platform.id))).all())
+    return [p for p in await platforms.in_scope_ids(session, period.end) if p not in frozen]
 
 
 async def freeze_month(session: AsyncSession, platform_id: uuid.UUID, period: Period) -> bool:
-    return await _store(session, None, platform_id, Kind.compliance, period, scheduled=True) is not None
+    snapshot = await _store(session, SYSTEM, platform_id, Kind.compliance, period, scheduled=True)
+    return snapshot is not None
