@@ -124,6 +124,7 @@ async def test_annual_snapshot_list_and_validation(db: AsyncSession, client: htt
     ):
         assert (await client.post(base(w), json=bad, headers=h)).status_code == 422, bad
     # The idempotency key replays the first snapshot instead of freezing a second one.
+    clock.advance(timedelta(seconds=1))  # the list is ordered by creation time
     first = await client.post(
         base(w), json={"kind": "compliance", **PERIOD}, headers={**h, "Idempotency-Key": "nov-report"}
     )
@@ -131,6 +132,7 @@ async def test_annual_snapshot_list_and_validation(db: AsyncSession, client: htt
         base(w), json={"kind": "compliance", **PERIOD}, headers={**h, "Idempotency-Key": "nov-report"}
     )
     assert replay.json()["id"] == first.json()["id"]
+    clock.advance(timedelta(seconds=1))
     admin_made = await client.post(base(w), json={"kind": "compliance", **PERIOD}, headers=auth(w.admin))
     assert admin_made.status_code == 201
 

@@ -61,6 +61,7 @@ async def takedowns(session: AsyncSession, w: Window, first: date, last: date) -
         (r for r in orders if r["g_authority"] == 0), key=lambda r: (-r["orders"], r["authority_code"] or "")
     )
     completed = int(total["completed"])
+    p50, p90 = items["percentiles"] or (None, None)
     bounds = (0, *HISTOGRAM_BOUNDS)
     series = []
     for m in months(first, last):
@@ -96,9 +97,7 @@ async def takedowns(session: AsyncSession, w: Window, first: date, last: date) -
         items_by_outcome=ItemsByOutcome(
             **{k: int(items[k]) for k in ("removed", "restricted", "not_found", "contested", "pending")}
         ),
-        time_to_removal_seconds=TimeToRemoval(
-            p50=seconds(items["p50"]), p90=seconds(items["p90"]), max=seconds(items["max"])
-        ),
+        time_to_removal_seconds=TimeToRemoval(p50=seconds(p50), p90=seconds(p90), max=seconds(items["max"])),
         time_to_removal_histogram=[
             HistogramBucket(
                 from_seconds=bounds[n],
