@@ -27,12 +27,12 @@ def run(
     (ciphertexts and blind indexes; status and dates stay) and delete events whose deliveries ended
     more than VNCOMPLY_EVENT_RETENTION_DAYS ago. Each batch commits on its own: an interrupted run
     resumes where it stopped."""
-    from vncomply.cli import _database_errors, _require_database, _settings
+    from vncomply.cli.common import database_errors, require_database, settings
 
-    _require_database()
-    settings = _settings()
-    with _database_errors():
-        asyncio.run(_run(dry_run, batch_size, settings.retention_months, settings.event_retention_days))
+    require_database()
+    s = settings()
+    with database_errors():
+        asyncio.run(_run(dry_run, batch_size, s.retention_months, s.event_retention_days))
 
 
 async def _run(dry_run: bool, batch: int, months: int, days: int) -> None:
