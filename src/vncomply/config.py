@@ -31,6 +31,9 @@ _API_KEY_MAX = 200
 _API_KEY_BODY = re.compile(r"[A-Za-z0-9_-]+")
 # It travels in an HTTP header: visible ASCII only (no spaces, no line breaks to inject headers).
 _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
+# Identity data is kept at least 24 months (the rulebook's retention rule, Decree 53/2022; a test
+# holds the two equal). Only dev and test may purge sooner (0: at once, for tests).
+RETENTION_MONTHS_FLOOR = 24
 
 
 class Env(StrEnum):
@@ -117,6 +120,11 @@ class Settings(BaseSettings):
     webhook_max_endpoints_per_platform: int = Field(default=20, ge=1, le=1000)
     redelivery_max_per_platform: int = Field(default=1000, ge=1)
     disclosure_package_days: int = Field(default=7, ge=1, le=90)
+    # Retention: the personal data of identities closed more than this many months ago is purged
+    # (identities/retention.py); outside dev/test less than RETENTION_MONTHS_FLOOR is refused.
+    retention_months: int = Field(default=RETENTION_MONTHS_FLOOR, ge=0, le=1200)
+    # Events whose deliveries have ended, and those deliveries, are deleted after this many days.
+    event_retention_days: int = Field(default=90, ge=1, le=3650)
 
     @model_validator(mode="before")
     @classmethod
@@ -138,6 +146,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:
         self.validate_secrets()
+        self._retention_floor()
         if self.task_time_limit_seconds <= self.task_soft_time_limit_seconds:
             raise ValueError(
                 "VNCOMPLY_TASK_TIME_LIMIT_SECONDS must exceed VNCOMPLY_TASK_SOFT_TIME_LIMIT_SECONDS "
@@ -185,6 +194,13 @@ class Settings(BaseSettings):
                 )
             if not 32 <= len(key) <= _API_KEY_MAX:
                 raise bad("bootstrap_admin_key", f"it must be 32 to {_API_KEY_MAX} characters long")
+
+    def _retention_floor(self) -> None:
+        if self.env is Env.prod and self.retention_months < RETENTION_MONTHS_FLOOR:
+            raise ValueError(
+                f"VNCOMPLY_RETENTION_MONTHS={self.retention_months} is below the legal minimum of "
+                f"{RETENTION_MONTHS_FLOOR} months (Decree 53/2022); set {RETENTION_MONTHS_FLOOR} or more"
+            )
 
     def _refuse_placeholders(self) -> None:
         if self.env is not Env.prod:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.schedules import crontab
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from vncomply.config import get_settings
@@ -69,6 +70,23 @@ def beat_schedule(sweep_interval: float) -> dict[str, dict[str, Any]]:
             "task": "vncomply.identities.purge_verifications",
             "schedule": PURGE_INTERVAL,
             "options": {"expires": PURGE_INTERVAL},
+        },
+        # Hourly; stores last month's snapshot once per platform (catches up after a beat outage).
+        "reports-freeze-monthly": {
+            "task": "vncomply.reports.freeze_monthly",
+            "schedule": crontab(minute=7),
+            "options": {"expires": 3600},
+        },
+        # Daily at 02:30 and 02:45 Vietnam time (beat runs in UTC).
+        "identities-retention": {
+            "task": "vncomply.identities.retention_purge",
+            "schedule": crontab(hour=19, minute=30),
+            "options": {"expires": 3600},
+        },
+        "events-retention": {
+            "task": "vncomply.events.retention_purge",
+            "schedule": crontab(hour=19, minute=45),
+            "options": {"expires": 3600},
         },
     }
 

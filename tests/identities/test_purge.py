@@ -39,11 +39,11 @@ async def test_purge_removes_spent_verifications_after_retention(client, db) -> 
     # 24 h after the first two expired (T0 + 5 min); the recent one expired 55 min ago.
     clock.set_now(T0 + timedelta(hours=24, minutes=6))
 
-    assert await tasks._purge() == 2
+    assert await tasks.purge_verifications_once() == 2
     left = [str(i) for i in (await db.scalars(select(PhoneVerification.id))).all()]
     assert left == [recent]
     assert confirmed not in left and expired not in left  # noqa: PT018
-    assert await tasks._purge() == 0
+    assert await tasks.purge_verifications_once() == 0
 
 
 def test_beat_runs_the_purge() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vncomply.audit import service as audit_service
-from vncomply.kit.db import drain
+from vncomply.kit.batches import drain
 from vncomply.worker import celery_app, run_async
 
 

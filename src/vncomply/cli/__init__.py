@@ -7,6 +7,7 @@ This module only assembles the commands; each lives with its concern:
   (`instance`);
 - `operators`: `api-key create`, `platform create`, `authority create`;
 - `keys`: `keys generate`, plus the identities package's `keys rotate`;
+- `retention run` comes from the reports package (`vncomply.reports.cli`);
 - `common`: what they share (one-line failures, settings, a session per command, migrations).
 
 Heavy modules (models, FastAPI, Celery) are imported inside the commands, so `--help` stays fast.
@@ -21,6 +22,7 @@ from vncomply.cli import up as up_command
 from vncomply.cli.common import settings
 from vncomply.cli.keys import keys_app
 from vncomply.cli.operators import api_key_app, authority_app, platform_app
+from vncomply.reports.cli import retention_app
 
 app = typer.Typer(
     name="vncomply",
@@ -56,5 +58,6 @@ app.add_typer(api_key_app, name="api-key")
 app.add_typer(platform_app, name="platform")
 app.add_typer(authority_app, name="authority")
 app.add_typer(keys_app, name="keys")
+app.add_typer(retention_app, name="retention")
 
 __all__ = ["app"]

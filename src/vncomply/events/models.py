@@ -31,6 +31,8 @@ class Event(Base):
     __table_args__ = (
         UniqueConstraint("platform_id", "seq"),
         Index("ix_events_undispatched", "occurred_at", postgresql_where="dispatched_at IS NULL"),
+        # The retention purge takes the oldest events first (events/retention.py).
+        Index("ix_events_occurred_at", "occurred_at"),
     )
 
 

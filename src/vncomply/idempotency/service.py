@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.config import get_settings
 from vncomply.idempotency.models import IdempotencyRecord
-from vncomply.kit.db import delete_batch
+from vncomply.kit.batches import delete_batch
 
 PURGE_BATCH = 5000
 

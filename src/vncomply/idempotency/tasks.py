@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from vncomply.idempotency import service
 from vncomply.kit import clock
-from vncomply.kit.db import drain
+from vncomply.kit.batches import drain
 from vncomply.worker import celery_app, run_async
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.config import get_settings
 from vncomply.identities.models import PhoneVerification
-from vncomply.kit.db import delete_batch
+from vncomply.kit.batches import delete_batch
 
 PURGE_BATCH = 5000
 

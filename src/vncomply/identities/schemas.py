@@ -103,6 +103,9 @@ class IdentityOut(BaseModel):
     updated_at: datetime
     revoked_at: datetime | None = None
     closed_at: datetime | None = None
+    purged_at: datetime | None = Field(
+        default=None, description="when the retention purge removed the personal data (status and dates stay)"
+    )
 
 
 class SearchIn(BaseModel):

@@ -27,7 +27,7 @@ import orjson
 import psycopg
 from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import ColumnElement, DateTime, MetaData, delete, inspect, make_url, select, tuple_
+from sqlalchemy import DateTime, MetaData, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -275,29 +275,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         # Route wrappers (idempotency) write into the same transaction as the endpoint.
         request.state.db_session = session
         yield session
-
-
-async def delete_batch(
-    session: AsyncSession, model: type[Base], where: ColumnElement[bool], batch: int
-) -> int:
-    """Delete up to ``batch`` rows of ``model`` matching ``where`` (a retention purge): by primary
-    key, skipping rows another transaction holds, so a purge never waits on a live request."""
-    pk = inspect(model).primary_key
-    doomed = select(*pk).where(where).limit(batch).with_for_update(skip_locked=True)
-    result = await session.execute(delete(model).where(tuple_(*pk).in_(doomed)))
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def drain(step: Callable[[AsyncSession], Awaitable[int]], batch: int) -> int:
-    """Run ``step`` in one transaction after another until it handles fewer than ``batch`` rows
-    (a task working through a backlog commits per batch, never holds one long transaction)."""
-    total = 0
-    while True:
-        async with session_scope() as session:
-            n = await step(session)
-        total += n
-        if n < batch:
-            return total
 
 
 # Every router uses this alias, so the commit-before-response rule is declared once.
