@@ -1,4 +1,4 @@
-"""The rulebook: legal rules as versioned data (DESIGN.md section 1).
+"""The rulebook: legal rules as versioned data (docs/architecture.md, "Where a rule of law lives").
 
 Each rule version has the instant it takes effect. A deadline is computed from the version in force
 when the request was *received*, and that version's id is stored with the deadline, so a later change
