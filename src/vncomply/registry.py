@@ -32,6 +32,8 @@ DOMAINS: tuple[str, ...] = (
     "takedowns",
     "blocks",
     "disclosures",
+    "filings",
+    "breaches",
     "idempotency",
     "deadlines",
 )
