@@ -59,7 +59,7 @@ class BreachCreate(BaseModel):
     occurred_at: AwareDatetime | None = Field(default=None, description="when it happened, if known")
     description: Text = Field(description="what happened; no personal data of the people affected")
     data_categories: list[DataCategory] = Field(min_length=1, max_length=len(DataCategory))
-    subjects_affected: int | Literal["unknown"] = Field(
+    subjects_affected: Annotated[int, Field(ge=0, le=10**9)] | Literal["unknown"] = Field(
         description="how many people are affected (>= 0), or `unknown`"
     )
     measures: Text = Field(description="what was done and is planned; no personal data")
