@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -215,3 +216,62 @@ async def test_prod_refuses_placeholder_secrets_with_one_line_naming_the_variabl
         assert code == 1, command
         assert "VNCOMPLY_FIELD_KEYS" in err
         assert "Traceback" not in err
+
+
+async def test_operator_commands_are_audited_as_the_system_actor_via_the_cli(api: httpx.AsyncClient) -> None:
+    code, out, err = await _vncomply("api-key", "create", "--role", "admin", "--name", "auditor")
+    assert code == 0, err
+    key = out.strip().splitlines()[-1]
+    key_id = out.split("API key ")[1].split(";")[0]
+    code, out, err = await _vncomply(
+        "platform",
+        "create",
+        "--name",
+        "AuditedSocial",
+        "--legal-name",
+        "Audited Social Inc.",
+        "--contact-name",
+        "Tran Thi B",
+        "--contact-email",
+        "vn@example.com",
+        "--contact-phone",
+        "+84 24 3825 0000",
+        "--contact-address",
+        "Ha Noi",
+        "--monthly-vn-visits",
+        "250000",
+    )
+    assert code == 0, err
+    platform_id = json.loads(out)["id"]
+    system = {"key_id": None, "role": "system", "platform_id": None, "authority_id": None}
+    for resource_type, resource_id, action in (
+        ("platform", platform_id, "platform.created"),
+        ("api_key", key_id, "api_key.created"),
+    ):
+        r = await api.get(
+            "/v1/audit-events",
+            params={"resource_type": resource_type, "resource_id": resource_id},
+            headers=auth(key),
+        )
+        assert r.status_code == 200, r.text
+        [event] = r.json()["items"]
+        assert event["action"] == action
+        assert event["actor"] == system
+        assert event["details"]["via"] == "cli"
+
+
+def test_a_held_state_dir_cannot_be_claimed_twice(tmp_path: Path) -> None:
+    from vncomply.cli.instance import AlreadyRunning, claim, read_instance
+
+    with claim(tmp_path, "0.0.0.0", 8123) as held:
+        with pytest.raises(AlreadyRunning) as refused, claim(tmp_path, "127.0.0.1", 8124):
+            pass
+        assert refused.value.running == held.me
+        assert refused.value.running.docs_url == "http://127.0.0.1:8123/docs"
+        assert refused.value.running.database_url is None  # still starting: no URLs yet
+        held.servers_started("postgresql+psycopg://u:secret@db/x", "redis://r/0")
+        assert read_instance(tmp_path) == held.me
+        assert (tmp_path / "up.json").stat().st_mode & 0o777 == 0o600  # may hold a password
+    assert read_instance(tmp_path) is None
+    with claim(tmp_path, "127.0.0.1", 8124) as again:  # released with the block
+        assert again.me.pid == os.getpid()

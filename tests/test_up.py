@@ -1,6 +1,7 @@
 """`vncomply up` for real: embedded PostgreSQL and Redis (no URLs configured), API + worker + beat,
 `/readyz` and `/docs` answering, then Ctrl-C (SIGINT) leaving no process behind. A second `up`
-keeps the data: the same admin key still works."""
+keeps the data: the same admin key still works. A second `up` while the first runs, or on a taken
+port, refuses before touching anything."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -52,11 +54,11 @@ def _live() -> dict[int, tuple[int, str]]:
     return out
 
 
-def _ours(root_pid: int, marker: str) -> dict[int, str]:
+def _ours(root_pid: int | None, marker: str) -> dict[int, str]:
     """`up` and its descendants, plus anything whose command line names our directory (the
     embedded servers detach from `up`), plus their descendants (PostgreSQL backends)."""
     live = _live()
-    seeds = {root_pid} | {pid for pid, (_, cmd) in live.items() if marker in cmd}
+    seeds = ({root_pid} if root_pid else set()) | {pid for pid, (_, cmd) in live.items() if marker in cmd}
     found: set[int] = set()
     frontier = {p for p in seeds if p in live}
     while frontier:
@@ -71,14 +73,23 @@ def _still_running(snapshot: dict[int, str]) -> dict[int, str]:
     return {pid: cmd for pid, cmd in snapshot.items() if pid in live and live[pid][1] == cmd}
 
 
-def _start(cwd: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def _env() -> dict[str, str]:
+    """No configured servers: `up` starts embedded ones under its working directory."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VNCOMPLY_")}
     env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _up(port: int) -> list[str]:
+    return [sys.executable, "-m", "vncomply.cli", "up", "--port", str(port)]
+
+
+def _start(cwd: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "vncomply.cli", "up", "--port", str(port)],
+            _up(port),
             cwd=cwd,
-            env=env,
+            env=_env(),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -98,6 +109,55 @@ def _wait_ready(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
             pass
         time.sleep(0.5)
     pytest.fail(f"/readyz not 200 after {READY_TIMEOUT}s:\n{log.read_text()[-5000:]}")
+
+
+def _every_process(proc: subprocess.Popen[bytes], cwd: Path) -> dict[int, str]:
+    """`up`'s processes once every kind of child is running (to check none survives a stop)."""
+    deadline = time.monotonic() + 30
+    while True:
+        snapshot = _ours(proc.pid, str(cwd))
+        cmds = " ".join(snapshot.values())
+        kinds = {k for k in ("postgres", "redis-server", " api ", " worker", " beat ") if k in cmds}
+        if len(kinds) == 5 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(kinds) == 5, snapshot
+    return snapshot
+
+
+def _stop(proc: subprocess.Popen[bytes], cwd: Path, snapshot: dict[int, str], log: Path) -> None:
+    """Ctrl-C `up`; it exits 0 and nothing of ours survives: the snapshot, and anything new
+    naming our directory."""
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=STOP_TIMEOUT)
+    assert proc.returncode == 0, log.read_text()[-5000:]
+    assert _still_running(snapshot) == {}
+    assert _ours(proc.pid, str(cwd)) == {}
+    assert not (cwd / ".vncomply" / "up.json").exists()  # says nothing about a stopped instance
+
+
+def _up_that_should_refuse(cwd: Path, port: int) -> tuple[int, str, str]:
+    """Run an `up` expected to exit by itself at once; (status, stdout, stderr). If it runs on
+    instead, it and whatever it started are killed: a failing test leaves nothing behind."""
+    proc = subprocess.Popen(
+        _up(port),
+        cwd=cwd,
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        strays = _ours(proc.pid, str(cwd))
+        proc.kill()
+        proc.communicate()
+        _kill_leftovers(strays)
+        pytest.fail(f"`vncomply up --port {port}` did not refuse: it ran on")
+    return proc.returncode, out, err
 
 
 def _kill_leftovers(snapshot: dict[int, str]) -> None:
@@ -123,24 +183,11 @@ def _run_once(cwd: Path, log: Path) -> str:
         assert httpx.get(f"{base}/v1/platforms", headers=auth(key), timeout=5).status_code == 200
 
         # Every kind of child is running, and we know them all before stopping.
-        deadline = time.monotonic() + 30
-        while True:
-            snapshot = _ours(proc.pid, str(cwd))
-            cmds = " ".join(snapshot.values())
-            kinds = {k for k in ("postgres", "redis-server", " api ", " worker", " beat ") if k in cmds}
-            if len(kinds) == 5 or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-        assert len(kinds) == 5, snapshot
+        snapshot = _every_process(proc, cwd)
         # Celery's prefork pool: grandchildren of `up`, the processes most easily orphaned.
         assert len(snapshot) >= 8, snapshot
 
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=STOP_TIMEOUT)
-        assert proc.returncode == 0, log.read_text()[-5000:]
-        # Nothing of ours survives: the snapshot, and anything new naming our directory.
-        assert _still_running(snapshot) == {}
-        assert _ours(proc.pid, str(cwd)) == {}
+        _stop(proc, cwd, snapshot, log)
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{base}/healthz", timeout=2)
         return key
@@ -158,3 +205,59 @@ def test_up_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     # A second `up` keeps the data: same database, same admin key, shown again.
     second = _run_once(tmp_path, log)
     assert second == first
+
+
+def test_a_second_up_refuses_and_leaves_the_running_one_alone(tmp_path: Path) -> None:
+    """A second `make run` in the same folder: it exits at once, pointing at the running instance
+    (docs URL, export lines, how to stop it), and the first keeps its database."""
+    log = tmp_path / "up.log"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = _start(tmp_path, port, log)
+    snapshot: dict[int, str] = {}
+    try:
+        _wait_ready(proc, base, log)
+        snapshot = _every_process(proc, tmp_path)
+        other = free_port()  # a free port of its own: the lock refuses it, not the port check
+        code, out, err = _up_that_should_refuse(tmp_path, other)
+        assert code != 0, out
+        assert f"vncomply is already running from .vncomply/ (pid {proc.pid})" in err, err
+        assert "nothing was started, stopped or migrated" in err
+        assert f"{base}/docs" in err
+        assert "export VNCOMPLY_DATABASE_URL=postgresql+psycopg://" in err
+        assert "export VNCOMPLY_REDIS_URL=redis://" in err
+        assert f"Ctrl-C in its terminal, or `kill {proc.pid}`" in err
+        assert "migrating" not in out
+        assert "Traceback" not in err
+
+        # The first instance is untouched: its database and Redis answer, its servers and
+        # children still run (PostgreSQL backends come and go on their own, so they don't count).
+        ready = httpx.get(f"{base}/readyz", timeout=5)
+        assert ready.status_code == 200, ready.text
+        lasting = {pid: cmd for pid, cmd in snapshot.items() if not cmd.startswith("postgres: ")}
+        assert _still_running(lasting) == lasting
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{other}/healthz", timeout=2)
+
+        _stop(proc, tmp_path, snapshot, log)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        _kill_leftovers(snapshot or _ours(proc.pid, str(tmp_path)))
+
+
+def test_up_refuses_a_taken_port_before_starting_any_server(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = _up_that_should_refuse(tmp_path, port)
+    leftovers = _ours(None, str(tmp_path))
+    _kill_leftovers(leftovers)
+    assert code != 0, out
+    assert f"port {port} on 127.0.0.1 is already in use" in err, err
+    assert "--port" in err
+    assert not (tmp_path / ".vncomply" / "pg").exists()  # no server was started
+    assert leftovers == {}
+    assert not (tmp_path / ".vncomply" / "up.json").exists()

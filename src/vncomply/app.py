@@ -13,15 +13,16 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vncomply import __version__, registry
+from vncomply.auth.gate import AuthGate
 from vncomply.config import get_settings
 from vncomply.identities.fastpath import PermissionFastPath
 from vncomply.kit.db import dispose_engine
 from vncomply.kit.errors import DomainError
 from vncomply.kit.logs import configure_logging
-from vncomply.kit.middleware import RequestContextMiddleware
+from vncomply.kit.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from vncomply.kit.problems import install_problem_handlers
 from vncomply.kit.redis import close_redis
-from vncomply.registry import STREAMING_PATHS
+from vncomply.registry import STREAMING_ROUTES
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
@@ -116,14 +117,18 @@ def create_app() -> FastAPI:
 
 
 class VncomplyAPI(FastAPI):
-    """FastAPI with our own layers *outside* Starlette's: request id, metrics and the body limit,
-    then the permission check's fast path (identities/fastpath.py), which answers most checks
-    without entering Starlette's error, telemetry and exception middlewares at all."""
+    """FastAPI with our own layers *outside* Starlette's, outermost first: request id and metrics;
+    the permission check's fast path (identities/fastpath.py), which answers most checks without
+    entering the rest at all; the edge gate (auth/gate.py), which refuses a request without a valid
+    key before its body is read; the body limit; then FastAPI."""
 
     def build_middleware_stack(self) -> ASGIApp:
         settings = get_settings()
-        inner = PermissionFastPath(super().build_middleware_stack())
-        guarded = UnhandledErrorMiddleware(inner, handler=_handler(self, Exception))
-        return RequestContextMiddleware(
-            guarded, max_body_bytes=settings.max_body_bytes, streaming_paths=STREAMING_PATHS
+        routes = registry.routes()
+        streaming = {route: getattr(settings, name) for route, name in STREAMING_ROUTES.items()}
+        limited = BodyLimitMiddleware(
+            super().build_middleware_stack(), settings.max_body_bytes, streaming=streaming
         )
+        inner = PermissionFastPath(AuthGate(limited, routes), routes)
+        guarded = UnhandledErrorMiddleware(inner, handler=_handler(self, Exception))
+        return RequestContextMiddleware(guarded)

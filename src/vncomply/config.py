@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # The NDJSON bulk stream's own caps (it is exempt from max_body_bytes): ~430 bytes a line.
+    bulk_max_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    bulk_max_lines: int = Field(default=5_000_000, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     # The permission check's own pool (plain psycopg, prepared statements): per API process.
@@ -73,6 +76,8 @@ class Settings(BaseSettings):
     rate_limit_platform: Annotated[list[int], NoDecode] = [2000, 4000]
     rate_limit_officer: Annotated[list[int], NoDecode] = [50, 100]
     rate_limit_authority: Annotated[list[int], NoDecode] = [50, 100]
+    # Failed authentications per client address: per second with a burst (then 429).
+    auth_failure_limit: Annotated[list[int], NoDecode] = [2, 30]
     idempotency_ttl_seconds: int = 86_400
     # Identities
     national_id_extra_prefixes: Annotated[list[str], NoDecode] = []
@@ -96,6 +101,7 @@ class Settings(BaseSettings):
                 "rate_limit_platform",
                 "rate_limit_officer",
                 "rate_limit_authority",
+                "auth_failure_limit",
                 "national_id_extra_prefixes",
                 "webhook_allow_private",
             ):

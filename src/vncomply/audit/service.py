@@ -36,19 +36,26 @@ def record(
     platform_id: uuid.UUID | None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Add an audit row to the caller's transaction. ``details`` must never hold plaintext PII."""
+    """Add an audit row to the caller's transaction. ``details`` must never hold plaintext PII.
+
+    No actor (a worker) and the system actor (an operator command) are both recorded as the
+    `system` actor, without a key; the system actor adds where it came from as ``details.via``."""
+    details = dict(details or {})
+    keyed = actor if actor is not None and not actor.is_system else None
+    if actor is not None and actor.via is not None:
+        details["via"] = actor.via
     session.add(
         AuditEvent(
             at=clock.now(),
-            actor_key_id=actor.key_id if actor else None,
-            actor_role=actor.role.value if actor else "system",
-            actor_platform_id=actor.platform_id if actor else None,
-            actor_authority_id=actor.authority_id if actor else None,
+            actor_key_id=keyed.key_id if keyed else None,
+            actor_role=keyed.role.value if keyed else "system",
+            actor_platform_id=keyed.platform_id if keyed else None,
+            actor_authority_id=keyed.authority_id if keyed else None,
             action=action,
             resource_type=resource_type,
             resource_id=str(resource_id),
             platform_id=platform_id,
-            details=details or {},
+            details=details,
         )
     )
 

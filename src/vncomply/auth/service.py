@@ -79,6 +79,7 @@ async def create_key(
     )
     session.add(key)
     await session.flush()
+    _forget(key.key_hash)  # it may have just been looked up (and remembered) as unknown
     audit.record(
         session,
         actor,
@@ -113,13 +114,16 @@ def _forget(digest: bytes) -> None:
     global _generation
     _generation += 1
     _cache.pop(digest, None)
+    _unknown.pop(digest, None)
 
 
-async def ensure_key(session: AsyncSession, raw: str, role: Role, name: str) -> bool:
+async def ensure_key(
+    session: AsyncSession, raw: str, role: Role, name: str, *, actor: Principal | None = None
+) -> bool:
     """Register ``raw`` as a key if unknown (the bootstrap admin key). True when created."""
     if (await session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(raw)))).first():
         return False
-    await create_key(session, None, role=role, name=name, raw_key=raw)
+    await create_key(session, actor, role=role, name=name, raw_key=raw)
     return True
 
 
@@ -129,6 +133,10 @@ async def ensure_key(session: AsyncSession, raw: str, role: Role, name: str) -> 
 # one lookup, so a hot key never makes a burst of requests wait on the database together.
 _cache: dict[bytes, tuple[float, Principal, datetime | None]] = {}
 _CACHE_MAX = 10_000
+# Unknown (and revoked) keys are remembered for the same window, apart from the known ones: a flood
+# of made-up keys fills and clears this map, never the cache of keys that work. Keys created in this
+# process are forgotten here at once; elsewhere a new key works within the window.
+_unknown: dict[bytes, float] = {}
 _REFRESH_AHEAD = 0.25
 _inflight: dict[bytes, asyncio.Task[Principal | None]] = {}
 _generation = 0  # bumped by every local revocation: a lookup begun before it must not re-cache
@@ -146,11 +154,15 @@ async def _fetch(digest: bytes) -> Principal | None:
     generation = _generation
     rows = await read_rows(_LOOKUP, {"key_hash": digest})
     row = rows[0] if rows else None
+    ttl = get_settings().key_cache_seconds
     if row is None or row[5] is not None:
         _cache.pop(digest, None)
+        if ttl > 0 and generation == _generation:
+            if len(_unknown) >= _CACHE_MAX:
+                _unknown.clear()
+            _unknown[digest] = time.monotonic() + ttl
         return None
     principal = Principal(row[0], Role(row[1]), row[2], row[3])
-    ttl = get_settings().key_cache_seconds
     if ttl > 0 and generation == _generation:
         if len(_cache) >= _CACHE_MAX:
             _cache.clear()
@@ -188,9 +200,12 @@ async def authenticate(raw: str) -> Principal | None:
         if refresh and digest not in _inflight and not reads_share_a_connection():
             _lookup(digest)
         return _valid(hit[1], hit[2])
+    if _unknown.get(digest, 0.0) > now:
+        return None
     return await asyncio.shield(_lookup(digest))
 
 
 def clear_cache() -> None:
     _cache.clear()
+    _unknown.clear()
     _inflight.clear()

@@ -14,12 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from vncomply.embedded.server import (
-    _START_TIMEOUT,
-    _STOP_TIMEOUT,
     LOCALHOST,
-    PG_DATABASE,
-    PG_SUPERUSER,
-    PG_SYSTEM_USER,
+    START_TIMEOUT,
+    STOP_TIMEOUT,
     EmbeddedServer,
     EmbeddedServerError,
     children_of,
@@ -30,6 +27,12 @@ from vncomply.embedded.server import (
     pid_alive,
     wait_gone,
 )
+
+PG_SUPERUSER = "postgres"
+PG_DATABASE = "vncomply"
+# PostgreSQL refuses to run as root. When we are root (containers, CI) the server runs as this
+# unprivileged system user instead; it owns the data directory and nothing else.
+PG_SYSTEM_USER = "vncomply-pg"
 
 
 def _pg_bin(name: str) -> Path:
@@ -106,7 +109,7 @@ class _PgRunner:
             self.kwargs = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
     def run(
-        self, argv: Sequence[str | Path], *, timeout: float = _START_TIMEOUT, check: bool = True
+        self, argv: Sequence[str | Path], *, timeout: float = START_TIMEOUT, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         env = {
             **os.environ,
@@ -167,9 +170,9 @@ def _stop_postgres(runner: _PgRunner, pgdata: Path, postmaster: int) -> None:
             "fast",
             "-w",
             "-t",
-            str(int(_STOP_TIMEOUT)),
+            str(int(STOP_TIMEOUT)),
         ],
-        timeout=_STOP_TIMEOUT + 5,
+        timeout=STOP_TIMEOUT + 5,
         check=False,
     )
     if not wait_gone([postmaster], 5):
@@ -223,7 +226,8 @@ def start_postgres(data_dir: Path) -> EmbeddedServer:
         )
 
     # A server left behind by a previous run that was killed (-9) still owns the data directory;
-    # it runs with whatever port that run chose, so stop it and start with ours.
+    # it runs with whatever port that run chose, so stop it and start with ours. (Never a live
+    # instance's server: `vncomply up` refuses to start while another holds its state directory.)
     stale = _read_postmaster_pid(pgdata)
     if stale is not None and _is_our_postmaster(stale, pgdata):
         _stop_postgres(runner, pgdata, stale)
@@ -245,9 +249,9 @@ def start_postgres(data_dir: Path) -> EmbeddedServer:
                 options,
                 "-w",
                 "-t",
-                str(int(_START_TIMEOUT)),
+                str(int(START_TIMEOUT)),
             ],
-            timeout=_START_TIMEOUT + 5,
+            timeout=START_TIMEOUT + 5,
             check=False,
         )
         postmaster = _read_postmaster_pid(pgdata)

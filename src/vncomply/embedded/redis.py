@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 from vncomply.embedded.server import (
-    _START_TIMEOUT,
-    _STOP_TIMEOUT,
     LOCALHOST,
+    START_TIMEOUT,
+    STOP_TIMEOUT,
     EmbeddedServer,
     EmbeddedServerError,
     choose_port,
@@ -47,11 +47,11 @@ def _stop_redis_pid(pid: int, proc: subprocess.Popen[bytes] | None) -> None:
     kill(pid, signal.SIGTERM)
     if proc is not None:
         try:
-            proc.wait(timeout=_STOP_TIMEOUT)
+            proc.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    elif not wait_gone([pid], _STOP_TIMEOUT):
+    elif not wait_gone([pid], STOP_TIMEOUT):
         kill(pid, signal.SIGKILL)
         wait_gone([pid], 5)
 
@@ -113,7 +113,7 @@ def start_redis(data_dir: Path) -> EmbeddedServer:
             # (after the workers that use it).
             start_new_session=True,
         )
-        deadline = time.monotonic() + _START_TIMEOUT
+        deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline and proc.poll() is None:
             if _redis_ping(port):
                 break

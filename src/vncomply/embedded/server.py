@@ -13,15 +13,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 LOCALHOST = "127.0.0.1"
-PG_SUPERUSER = "postgres"
-PG_DATABASE = "vncomply"
-# PostgreSQL refuses to run as root. When we are root (containers, CI) the server runs as this
-# unprivileged system user instead; it owns the data directory and nothing else.
-PG_SYSTEM_USER = "vncomply-pg"
 # Ports of the machine's own services: never hand these out even if they happen to be free now.
 _RESERVED_PORTS = frozenset({5432, 6379})
-_START_TIMEOUT = 60.0
-_STOP_TIMEOUT = 30.0
+# How long a server may take to start (and to answer), and to stop cleanly before we insist.
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
 
 
 class EmbeddedServerError(RuntimeError):
@@ -77,7 +73,7 @@ class EmbeddedServer:
 # the root handling below matters, and the helpers are tiny.
 
 
-def proc_stat(pid: int) -> tuple[str, int, int] | None:
+def _proc_stat(pid: int) -> tuple[str, int, int] | None:
     """(state, ppid, pgrp) of a process, or None if it does not exist."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
@@ -90,27 +86,30 @@ def proc_stat(pid: int) -> tuple[str, int, int] | None:
 
 def pid_alive(pid: int) -> bool:
     """True if the process exists and is not a zombie (zombies hold no resources but a pid)."""
-    st = proc_stat(pid)
+    st = _proc_stat(pid)
     return st is not None and st[0] not in ("Z", "X")
 
 
-def all_pids() -> list[int]:
+def _all_pids() -> list[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
 
 
 def pids_in_group(pgid: int) -> list[int]:
+    """Live members of a process group (a group outlives its leader)."""
     return [
         pid
-        for pid in all_pids()
-        if (st := proc_stat(pid)) is not None and st[2] == pgid and st[0] not in ("Z", "X")
+        for pid in _all_pids()
+        if (st := _proc_stat(pid)) is not None and st[2] == pgid and st[0] not in ("Z", "X")
     ]
 
 
 def children_of(ppid: int) -> list[int]:
-    return [pid for pid in all_pids() if (st := proc_stat(pid)) is not None and st[1] == ppid]
+    """Direct children of a process."""
+    return [pid for pid in _all_pids() if (st := _proc_stat(pid)) is not None and st[1] == ppid]
 
 
 def cmdline(pid: int) -> list[str]:
+    """A process's argv ([] if it is gone or not ours to read)."""
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
@@ -119,6 +118,7 @@ def cmdline(pid: int) -> list[str]:
 
 
 def wait_gone(pids: Sequence[int], timeout: float) -> bool:
+    """Wait until none of ``pids`` is alive; False if some still are after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         if not any(pid_alive(pid) for pid in pids):
@@ -129,6 +129,7 @@ def wait_gone(pids: Sequence[int], timeout: float) -> bool:
 
 
 def kill(pid: int, sig: int) -> None:
+    """Send ``sig`` unless the process is already gone."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
 
@@ -137,15 +138,22 @@ def kill(pid: int, sig: int) -> None:
 # Ports
 
 
-def port_free(port: int) -> bool:
-    if port in _RESERVED_PORTS:
-        return False
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+def can_bind(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now. Binds the way uvicorn, PostgreSQL and
+    Redis do (SO_REUSEADDR), so a port whose last user is gone but which still has connections in
+    TIME_WAIT counts as free, and one with a live listener does not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((LOCALHOST, port))
+            sock.bind((host, port))
         except OSError:
             return False
     return True
+
+
+def _port_free(port: int) -> bool:
+    return port not in _RESERVED_PORTS and can_bind(LOCALHOST, port)
 
 
 def choose_port(port_file: Path) -> int:
@@ -153,7 +161,7 @@ def choose_port(port_file: Path) -> int:
     developer copied keep working across restarts; otherwise let the kernel pick a free one."""
     with contextlib.suppress(OSError, ValueError):
         previous = int(port_file.read_text().strip())
-        if 1024 <= previous <= 65535 and port_free(previous):
+        if 1024 <= previous <= 65535 and _port_free(previous):
             return previous
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

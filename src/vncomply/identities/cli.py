@@ -1,23 +1,17 @@
-"""``vncomply keys`` sub-commands (mounted by the main CLI)."""
+"""``vncomply keys`` sub-commands that work on stored PII (mounted beside ``keys generate`` by the
+main CLI, `vncomply.cli.keys`).
+
+The rotation machinery (models, SQLAlchemy) is imported inside the functions, so ``--help`` stays
+fast.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from vncomply.identities import rotation
-from vncomply.kit.crypto import generate_key
-from vncomply.kit.db import dispose_engine, session_scope
-
-app = typer.Typer(help="Field-encryption keys: generate, rotate.", no_args_is_help=True)
-
-
-@app.command()
-def generate() -> None:
-    """Print a new random 32-byte key (base64url) for VNCOMPLY_FIELD_KEYS or the blind-index key."""
-    typer.echo(generate_key())
+app = typer.Typer(help="Field-encryption keys: rotate.", no_args_is_help=True)
 
 
 @app.command()
@@ -30,10 +24,17 @@ def rotate(
 
     Each batch commits on its own, so an interrupted run resumes where it stopped.
     """
-    asyncio.run(_rotate(batch_size))
+    asyncio.run(rotate_all(batch_size))
 
 
-async def _rotate(batch_size: int) -> None:
+async def rotate_all(batch_size: int) -> None:
+    """Rotate every row, one transaction per batch of ``batch_size``, with a progress bar; prints
+    the keys everything is under at the end."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from vncomply.identities import rotation
+    from vncomply.kit.db import dispose_engine, session_scope
+
     run = rotation.Rotation()
     try:
         async with session_scope() as s:

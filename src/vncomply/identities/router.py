@@ -120,6 +120,12 @@ async def search_identities(body: SearchIn, session: SessionDep, actor: Officer)
     response_model=BulkOut,
     tags=["identities"],
     summary="Stream identities as NDJSON (one PUT body plus account_id per line)",
+    responses={
+        413: {
+            "description": "Over VNCOMPLY_BULK_MAX_BYTES / _LINES: the lines before the cut are "
+            "stored and reported as usual, with `lines_read`"
+        }
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -127,14 +133,15 @@ async def search_identities(body: SearchIn, session: SessionDep, actor: Officer)
         }
     },
 )
-async def bulk_identities(request: Request, session: SessionDep, actor: PlatformKey) -> BulkOut:
+async def bulk_identities(request: Request, actor: PlatformKey) -> BulkOut:
+    # No request session: each chunk is its own transaction (identities/bulk.py).
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in NDJSON_TYPES:
         raise UnsupportedMediaType(
             "Send the identities as NDJSON (one JSON object per line) with "
             "`Content-Type: application/x-ndjson`."
         )
-    return await bulk.ingest(session, actor, request.stream())
+    return await bulk.ingest(actor, request.stream())
 
 
 @router.post(

@@ -18,6 +18,13 @@ class Principal:
     role: Role
     platform_id: uuid.UUID | None
     authority_id: uuid.UUID | None
+    # Set only on the system actor (`system_actor`): where its actions came from, e.g. "cli".
+    via: str | None = None
+
+    @property
+    def is_system(self) -> bool:
+        """Acting with admin rights but no API key: recorded as the `system` actor."""
+        return self.via is not None
 
     @property
     def is_admin(self) -> bool:
@@ -40,3 +47,9 @@ class Principal:
             "platform_id": str(self.platform_id) if self.platform_id else None,
             "authority_id": str(self.authority_id) if self.authority_id else None,
         }
+
+
+def system_actor(via: str) -> Principal:
+    """The system acting with admin rights outside the API (an operator command: ``via="cli"``).
+    The audit trail records it as the `system` actor, with no key and ``details.via``."""
+    return Principal(uuid.UUID(int=0), Role.admin, None, None, via)
