@@ -1,4 +1,10 @@
-"""breaches: personal-data breaches and the 72-hour notice to MPS (A05), on the deadline engine
+"""breaches: personal-data breaches and the 72-hour notice to MPS (A05), on the deadline engine;
+lock rules closer to the text
+
+- table ``breaches``;
+- ``takedown_items.subject_violation_id``: a removed item whose subject is a page, group or channel
+  records a violation against that subject as well as the account. Items resolved before this
+  revision keep the account's violation only (no back-fill: those orders were judged as they came).
 
 Revision ID: 0015
 Revises: 0014
@@ -19,6 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column("takedown_items", sa.Column("subject_violation_id", sa.Uuid(), nullable=True))
     op.create_table(
         "breaches",
         sa.Column("platform_id", sa.Uuid(), nullable=False),
@@ -71,3 +78,4 @@ def downgrade() -> None:
     for name in ("ix_breaches_stuck", "ix_breaches_platform_due", "ix_breaches_next_action_at"):
         op.drop_index(name, table_name="breaches")
     op.drop_table("breaches")
+    op.drop_column("takedown_items", "subject_violation_id")
