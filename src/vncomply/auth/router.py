@@ -28,6 +28,7 @@ async def create_api_key(body: ApiKeyCreate, session: SessionDep, actor: Admin) 
         actor,
         role=body.role,
         name=body.name,
+        holder=body.holder,
         platform_id=body.platform_id,
         authority_id=body.authority_id,
         expires_at=body.expires_at,

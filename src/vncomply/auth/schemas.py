@@ -4,9 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from vncomply.kit.principal import Role
+
+Holder = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class ApiKeyCreate(BaseModel):
@@ -18,7 +20,13 @@ class ApiKeyCreate(BaseModel):
                     "role": "platform",
                     "platform_id": "3f0c2b0e-8a51-4a8e-9a3e-2d6f6b0c9d11",
                     "name": "ExampleSocial backend",
-                }
+                },
+                {
+                    "role": "officer",
+                    "platform_id": "3f0c2b0e-8a51-4a8e-9a3e-2d6f6b0c9d11",
+                    "name": "ExampleSocial compliance, laptop",
+                    "holder": "Trần Thị Bình",
+                },
             ]
         },
     )
@@ -26,6 +34,11 @@ class ApiKeyCreate(BaseModel):
     platform_id: uuid.UUID | None = None
     authority_id: uuid.UUID | None = None
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    holder: Holder | None = Field(
+        default=None,
+        description="the person who holds the key; required for officer keys (the two-officer rule "
+        "for disclosures counts people, not keys)",
+    )
     expires_at: AwareDatetime | None = None
 
 
@@ -33,6 +46,7 @@ class ApiKeyOut(BaseModel):
     id: uuid.UUID
     name: str
     role: Role
+    holder: str | None = Field(description="the person who holds the key (officer keys)")
     platform_id: uuid.UUID | None
     authority_id: uuid.UUID | None
     prefix: str

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import secrets
 import time
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Any
@@ -43,12 +44,21 @@ async def create_key(
     *,
     role: Role,
     name: str,
+    holder: str | None = None,
     platform_id: uuid.UUID | None = None,
     authority_id: uuid.UUID | None = None,
     expires_at: datetime | None = None,
     raw_key: str | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key; returns the row and the secret (never stored)."""
+    """Create a key; returns the row and the secret (never stored). An officer key names the
+    person who holds it (``holder``)."""
+    holder = holder.strip() if holder else None
+    if role is Role.officer and not holder:
+        raise InvalidInput(
+            "an officer key needs `holder`: the name of the person who will hold it (a platform "
+            "that requires two officers for a disclosure counts people, not keys)",
+            field="holder",
+        )
     if role in (Role.platform, Role.officer):
         if platform_id is None or authority_id is not None:
             raise InvalidInput(
@@ -71,6 +81,7 @@ async def create_key(
     key = ApiKey(
         name=name,
         role=role.value,
+        holder=holder,
         platform_id=platform_id,
         authority_id=authority_id,
         key_hash=hash_key(raw),
@@ -87,9 +98,29 @@ async def create_key(
         "api_key",
         key.id,
         platform_id,
-        {"role": role.value, "authority_id": str(authority_id) if authority_id else None},
+        {
+            "role": role.value,
+            "authority_id": str(authority_id) if authority_id else None,
+            "holder": holder,
+        },
     )
     return key, raw
+
+
+def same_person(a: str, b: str) -> bool:
+    """Whether two holder names name one person: compared without case, Unicode form or spacing
+    differences ("Trần  Thị Bình" is "trần thị bình")."""
+    return _person(a) == _person(b)
+
+
+def _person(holder: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", holder).casefold().split())
+
+
+async def holder_of(session: AsyncSession, key_id: uuid.UUID) -> str | None:
+    """The person who holds key ``key_id`` (None: unknown key, or one issued without a holder)."""
+    key = await session.get(ApiKey, key_id)
+    return key.holder if key is not None else None
 
 
 async def list_keys(session: AsyncSession, cursor: list[Any] | None, limit: int) -> list[ApiKey]:

@@ -7,17 +7,9 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from vncomply.auth.deps import require
 from vncomply.blocks import service
+from vncomply.blocks.enums import Kind, Origin, SubjectType
 from vncomply.blocks.models import Violation
-from vncomply.blocks.schemas import (
-    BlockOrder,
-    BlockOut,
-    Kind,
-    LiftBody,
-    Origin,
-    SubjectType,
-    ViolationCreate,
-    ViolationOut,
-)
+from vncomply.blocks.schemas import BlockOrder, BlockOut, LiftBody, ViolationCreate, ViolationOut
 from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.kit import clock
 from vncomply.kit.db import SessionDep
@@ -69,7 +61,7 @@ async def list_violations(
     rows = await service.list_violations(
         session,
         actor,
-        subject_type=subject_type.value if subject_type else None,
+        subject_type=subject_type,
         subject_id=subject_id,
         platform_id=platform_id,
         cursor=page.cursor,
@@ -93,7 +85,7 @@ async def account_violations(
     rows = await service.list_violations(
         session,
         actor,
-        subject_type=SubjectType.account.value,
+        subject_type=SubjectType.account,
         subject_id=account_id,
         platform_id=platform_id,
         cursor=page.cursor,
@@ -135,10 +127,10 @@ async def list_blocks(
         session,
         actor,
         active=active,
-        subject_type=subject_type.value if subject_type else None,
+        subject_type=subject_type,
         subject_id=subject_id,
-        origin=origin.value if origin else None,
-        kind=kind.value if kind else None,
+        origin=origin,
+        kind=kind,
         platform_id=platform_id,
         cursor=page.cursor,
         limit=page.limit,

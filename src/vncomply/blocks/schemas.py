@@ -2,35 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-
-class SubjectType(StrEnum):
-    account = "account"
-    page = "page"
-    group = "group"
-    channel = "channel"
-
-
-class Origin(StrEnum):
-    rule = "rule"
-    order = "order"
-
-
-class Kind(StrEnum):
-    temporary = "temporary"
-    permanent = "permanent"
-
-
-class BlockStatus(StrEnum):
-    scheduled = "scheduled"
-    active = "active"
-    expired = "expired"
-    lifted = "lifted"
-
+from vncomply.blocks.enums import BlockStatus, Kind, Origin, SubjectType
 
 SubjectId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 Category = Annotated[

@@ -29,7 +29,7 @@ from vncomply.config import get_settings
 from vncomply.idempotency.models import IdempotencyRecord
 from vncomply.kit import clock
 from vncomply.kit.db import SessionDep
-from vncomply.kit.errors import Conflict, InvalidInput
+from vncomply.kit.errors import Conflict, DomainError, InvalidInput
 from vncomply.kit.principal import Principal
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -132,6 +132,18 @@ class IdempotentRoute(APIRoute):
         async def wrapped(request: Request) -> Response:
             try:
                 response = await handler(request)
+            except DomainError as exc:
+                ident = getattr(request.state, "idempotency", None)
+                if exc.commits and ident is not None:
+                    # The error's side effects commit (kit.errors); the claim must not, or every
+                    # retry would wait on a request that is over. Nothing was created: a retry runs.
+                    key_id, idem_key = ident
+                    await request.state.db_session.execute(
+                        delete(IdempotencyRecord).where(
+                            IdempotencyRecord.key_id == key_id, IdempotencyRecord.idem_key == idem_key
+                        )
+                    )
+                raise
             except _Replay as replay:
                 rec = replay.record
                 return Response(

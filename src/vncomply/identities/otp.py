@@ -7,7 +7,6 @@ import hmac
 import math
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -21,7 +20,7 @@ from vncomply.identities.service import problem
 from vncomply.identities.validation import ValidationProblem, normalize_phone
 from vncomply.kit import clock
 from vncomply.kit.crypto import aad_for, blind_index, encrypt
-from vncomply.kit.errors import Gone, NotFound, RateLimited
+from vncomply.kit.errors import Gone, InvalidInput, NotFound, RateLimited
 from vncomply.kit.principal import Principal
 
 CODE_TTL = timedelta(minutes=5)
@@ -101,15 +100,24 @@ async def start(
     return row
 
 
-@dataclass(frozen=True, slots=True)
-class WrongCode:
-    attempts_left: int
+class WrongCode(InvalidInput):
+    """A wrong code (422). It commits (kit.errors): the attempt it spent must count, or a wrong
+    code could be retried for free."""
+
+    slug = "wrong-code"
+    commits = True
+
+    def __init__(self, attempts_left: int) -> None:
+        super().__init__(
+            f"The code is wrong; {attempts_left} attempt(s) left.",
+            errors=[{"field": "code", "message": "wrong code"}],
+            extra={"attempts_left": attempts_left},
+        )
+        self.attempts_left = attempts_left
 
 
-async def confirm(
-    session: AsyncSession, actor: Principal, verification_id: uuid.UUID, code: str
-) -> WrongCode | None:
-    """None when confirmed. A wrong code is *returned*, not raised, so the spent attempt commits."""
+async def confirm(session: AsyncSession, actor: Principal, verification_id: uuid.UUID, code: str) -> None:
+    """Confirm the code; a wrong one raises ``WrongCode`` after spending an attempt."""
     platform_id = actor.require_platform()
     row = (
         await session.scalars(
@@ -135,7 +143,7 @@ async def confirm(
         audit.record(
             session, actor, "phone_verification.confirmed", "phone_verification", row.id, platform_id
         )
-        return None
+        return
     row.attempts_left -= 1
     if row.attempts_left <= 0:
         row.status = "failed"
@@ -148,7 +156,7 @@ async def confirm(
         platform_id,
         {"attempts_left": row.attempts_left},
     )
-    return WrongCode(row.attempts_left)
+    raise WrongCode(row.attempts_left)
 
 
 __all__ = ["ATTEMPTS", "CODE_TTL", "WrongCode", "confirm", "start"]

@@ -3,6 +3,12 @@
 One transaction per request: ``get_session`` yields a session and commits when the endpoint returns,
 *before* the response is sent (routers declare it with ``scope="function"``), so a failed commit
 answers 500 and never 200. Workers use ``session_scope()``. Services never commit.
+
+An exception rolls the transaction back, except a ``DomainError`` marked as committing
+(``commits``, see ``vncomply.kit.errors``): the transaction commits and the error is re-raised, to
+be rendered as its problem after its side effects (an audit record, a spent attempt) are durable.
+That is the one way to answer an error whose side effects must stay; never return a problem
+response from a route for it.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from vncomply.config import get_settings
+from vncomply.kit.errors import DomainError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -186,14 +193,22 @@ async def read_rows(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]
 
 @asynccontextmanager
 async def session_scope() -> AsyncIterator[AsyncSession]:
-    """A worker's unit of work: commit on success, roll back on any exception."""
+    """A unit of work: commit on success, roll back on any exception — but commit, then re-raise,
+    for a ``DomainError`` marked as committing (module docstring)."""
     async with get_sessionmaker()() as session:
         try:
             yield session
-            await session.commit()
+        except DomainError as exc:
+            if exc.commits:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
         except BaseException:
             await session.rollback()
             raise
+        else:
+            await session.commit()
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -77,8 +77,9 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def domain_problem(exc: DomainError, instance: str) -> Response:
-    """The problem response for a typed error. Raised errors get it from the handler (and their
-    transaction rolls back); a route *returns* it when what led to the error must be committed."""
+    """The problem response for a typed error, rendered by the handler for every raised one. An
+    error whose side effects must be kept is raised all the same, marked as committing (see
+    ``vncomply.kit.errors``): the session dependency commits before the handler renders it."""
     return problem_response(
         exc.status,
         exc.title,
