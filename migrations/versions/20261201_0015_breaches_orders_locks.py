@@ -1,10 +1,16 @@
 """breaches: personal-data breaches and the 72-hour notice to MPS (A05), on the deadline engine;
-lock rules closer to the text
+block orders and disclosure requests recorded by phone or letter; lock rules closer to the text
 
 - table ``breaches``;
+- ``account_blocks.channel`` (orders: how the order arrived; existing orders were electronic) and
+  ``disclosure_requests.channel`` (default electronic): an officer may now record either when it
+  came by phone or in writing;
 - ``takedown_items.subject_violation_id``: a removed item whose subject is a page, group or channel
   records a violation against that subject as well as the account. Items resolved before this
-  revision keep the account's violation only (no back-fill: those orders were judged as they came).
+  revision keep the account's violation only (no back-fill: those orders were judged as they came);
+- ``account_blocks.review_requested_at / review_reason / review_closed_at``: a lock a later-withdrawn
+  violation counted toward is flagged for the officer's review (partial index for the list filter).
+  Existing violations are not revisited.
 
 Revision ID: 0015
 Revises: 0014
@@ -26,6 +32,21 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("takedown_items", sa.Column("subject_violation_id", sa.Uuid(), nullable=True))
+    op.add_column("account_blocks", sa.Column("channel", sa.String(length=20), nullable=True))
+    op.execute("UPDATE account_blocks SET channel = 'electronic' WHERE origin = 'order'")
+    op.add_column(
+        "disclosure_requests",
+        sa.Column("channel", sa.String(length=20), server_default="electronic", nullable=False),
+    )
+    for name in ("review_requested_at", "review_closed_at"):
+        op.add_column("account_blocks", sa.Column(name, sa.DateTime(timezone=True), nullable=True))
+    op.add_column("account_blocks", sa.Column("review_reason", sa.Text(), nullable=True))
+    op.create_index(
+        "ix_account_blocks_review",
+        "account_blocks",
+        ["platform_id"],
+        postgresql_where="review_requested_at IS NOT NULL AND review_closed_at IS NULL",
+    )
     op.create_table(
         "breaches",
         sa.Column("platform_id", sa.Uuid(), nullable=False),
@@ -78,4 +99,8 @@ def downgrade() -> None:
     for name in ("ix_breaches_stuck", "ix_breaches_platform_due", "ix_breaches_next_action_at"):
         op.drop_index(name, table_name="breaches")
     op.drop_table("breaches")
+    op.drop_index("ix_account_blocks_review", table_name="account_blocks")
+    for name in ("review_reason", "review_closed_at", "review_requested_at", "channel"):
+        op.drop_column("account_blocks", name)
+    op.drop_column("disclosure_requests", "channel")
     op.drop_column("takedown_items", "subject_violation_id")
