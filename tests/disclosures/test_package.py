@@ -213,7 +213,7 @@ async def test_refused_fetches_are_audited_too(
         "instance": path,
         "request_id": late.headers["x-request-id"],
     }
-    assert "cache-control" not in late.headers
+    assert late.headers["cache-control"] == "no-store"  # every response: kit/headers.py
     rows = (
         await db.execute(
             text(

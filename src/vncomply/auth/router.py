@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"], route_class=Idempot
     response_model=ApiKeyCreated,
     summary="Issue an API key (the key is shown once)",
 )
-@idempotent
+@idempotent(secrets=("key",))
 async def create_api_key(body: ApiKeyCreate, session: SessionDep, actor: Admin) -> ApiKeyCreated:
     key, raw = await service.create_key(
         session,

@@ -4,11 +4,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from vncomply.kit.principal import Role
+from vncomply.kit.types import SINGLE_LINE, ZonedDateTime
 
-Holder = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Holder = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE]
 
 
 class ApiKeyCreate(BaseModel):
@@ -33,13 +34,13 @@ class ApiKeyCreate(BaseModel):
     role: Role
     platform_id: uuid.UUID | None = None
     authority_id: uuid.UUID | None = None
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE]
     holder: Holder | None = Field(
         default=None,
         description="the person who holds the key; required for officer keys (the two-officer rule "
         "for disclosures counts people, not keys)",
     )
-    expires_at: AwareDatetime | None = None
+    expires_at: ZonedDateTime | None = None
 
 
 class ApiKeyOut(BaseModel):

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vncomply.audit import service as audit
 from vncomply.auth.models import ApiKey
 from vncomply.authorities.models import Authority
-from vncomply.config import get_settings
+from vncomply.config import API_KEY_PREFIX, get_settings
 from vncomply.kit import clock
 from vncomply.kit.db import read_rows, reads_share_a_connection
 from vncomply.kit.errors import InvalidInput, NotFound
@@ -26,7 +26,7 @@ from vncomply.kit.pagination import created_id_after
 from vncomply.kit.principal import Principal, Role
 from vncomply.platforms.models import Platform
 
-KEY_PREFIX = "vnc_"
+KEY_PREFIX = API_KEY_PREFIX
 log = get_logger("vncomply.auth")
 
 

@@ -5,9 +5,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from vncomply.authorities.enums import Channel
+from vncomply.kit.types import SINGLE_LINE, ZonedDateTime
 
 
 class AuthorityKind(StrEnum):
@@ -20,6 +21,9 @@ Code = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{1,39}$"),
 ]
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), SINGLE_LINE]
 
 
 class AuthorityCreate(BaseModel):
@@ -37,7 +41,7 @@ class AuthorityCreate(BaseModel):
         },
     )
     code: Code = Field(description="unique code, e.g. ABEI, MPS-A05, DIC-HANOI")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    name: Name
     kind: AuthorityKind
     platforms: Literal["all"] | list[uuid.UUID] = Field(
         default_factory=list, description='platform ids it may address, or "all"', max_length=10_000
@@ -46,7 +50,7 @@ class AuthorityCreate(BaseModel):
 
 class AuthorityUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
+    name: Name | None = None
     kind: AuthorityKind | None = None
     platforms: Literal["all"] | list[uuid.UUID] | None = None
 
@@ -77,7 +81,7 @@ class OrderParties(BaseModel):
         default=None,
         description="officer keys (required): `phone` or `written`; authority keys: `electronic` (default)",
     )
-    received_at: AwareDatetime | None = Field(
+    received_at: ZonedDateTime | None = Field(
         default=None,
         description="officer keys only: when the order was received (default now; at most 7 days "
         "back); its clock runs from this instant",

@@ -22,6 +22,7 @@ from vncomply.kit import clock
 from vncomply.kit.db import SessionDep
 from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
 from vncomply.kit.principal import Principal, Role
+from vncomply.kit.types import SINGLE_LINE
 
 router = APIRouter(prefix="/v1", tags=["blocks"], route_class=IdempotentRoute)
 
@@ -62,7 +63,7 @@ async def list_violations(
     actor: Reader,
     page: Pages,
     subject_type: SubjectType | None = None,
-    subject_id: Annotated[str | None, Query(max_length=128)] = None,
+    subject_id: Annotated[str | None, Query(max_length=128), SINGLE_LINE] = None,
     platform_id: PlatformFilter = None,
 ) -> Page[ViolationOut]:
     rows = await service.list_violations(
@@ -83,7 +84,7 @@ async def list_violations(
     summary="An account's ministry-requested violations",
 )
 async def account_violations(
-    account_id: Annotated[str, Path(max_length=128)],
+    account_id: Annotated[str, Path(max_length=128), SINGLE_LINE],
     session: SessionDep,
     actor: Reader,
     page: Pages,
@@ -126,7 +127,7 @@ async def list_blocks(
     page: Pages,
     active: Annotated[bool | None, Query(description="active right now (by the clock)")] = None,
     subject_type: SubjectType | None = None,
-    subject_id: Annotated[str | None, Query(max_length=128)] = None,
+    subject_id: Annotated[str | None, Query(max_length=128), SINGLE_LINE] = None,
     origin: Annotated[Origin | None, Query(description="rule (lock rules) or order")] = None,
     kind: Kind | None = None,
     platform_id: PlatformFilter = None,

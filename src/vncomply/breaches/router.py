@@ -4,7 +4,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from vncomply.auth.deps import require
 from vncomply.breaches import service
@@ -14,6 +13,7 @@ from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.kit.db import SessionDep
 from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
 from vncomply.kit.principal import Principal, Role
+from vncomply.kit.types import ZonedDateTime
 
 router = APIRouter(prefix="/v1/breaches", tags=["breaches"], route_class=IdempotentRoute)
 
@@ -43,8 +43,8 @@ async def list_breaches(
     page: Annotated[PageParams, Depends(page_params)],
     status: BreachStatus | None = None,
     overdue: Annotated[bool | None, Query(description="due_at passed and no notice recorded")] = None,
-    due_before: Annotated[AwareDatetime | None, Query(description="due_at earlier than")] = None,
-    detected_after: Annotated[AwareDatetime | None, Query(description="detected_at at or after")] = None,
+    due_before: Annotated[ZonedDateTime | None, Query(description="due_at earlier than")] = None,
+    detected_after: Annotated[ZonedDateTime | None, Query(description="detected_at at or after")] = None,
     platform_id: Annotated[uuid.UUID | None, Query(description="admin: one platform's breaches")] = None,
 ) -> Page[BreachSummary]:
     filters = service.ListFilters(

@@ -5,9 +5,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from vncomply.breaches.enums import BreachStatus, DataCategory
+from vncomply.kit.types import MULTI_LINE, SINGLE_LINE, ZonedDateTime
 from vncomply.rulebook.schemas import RuleRef
 
 # What a data subject's identifiers look like: a Vietnamese mobile number (0…, 84…, +84…, grouped
@@ -34,9 +35,12 @@ def _no_personal_data(value: str) -> str:
 Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=4000),
+    MULTI_LINE,
     AfterValidator(_no_personal_data),
 ]
-Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Reference = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE
+]
 
 
 class BreachCreate(BaseModel):
@@ -55,8 +59,8 @@ class BreachCreate(BaseModel):
             ]
         },
     )
-    detected_at: AwareDatetime = Field(description="when the platform detected it (not in the future)")
-    occurred_at: AwareDatetime | None = Field(default=None, description="when it happened, if known")
+    detected_at: ZonedDateTime = Field(description="when the platform detected it (not in the future)")
+    occurred_at: ZonedDateTime | None = Field(default=None, description="when it happened, if known")
     description: Text = Field(description="what happened; no personal data of the people affected")
     data_categories: list[DataCategory] = Field(min_length=1, max_length=len(DataCategory))
     subjects_affected: Annotated[int, Field(ge=0, le=10**9)] | Literal["unknown"] = Field(
@@ -72,7 +76,7 @@ class NotifiedIn(BaseModel):
             "examples": [{"notified_at": "2026-11-26T09:00:00Z", "reference": "A05-PDP-2026-1187"}]
         },
     )
-    notified_at: AwareDatetime = Field(description="when MPS (A05) was notified (not in the future)")
+    notified_at: ZonedDateTime = Field(description="when MPS (A05) was notified (not in the future)")
     reference: Reference = Field(description="A05's receipt or dossier number")
     late_reason: Text | None = Field(
         default=None, description="required when notified_at is at or after due_at: why it was late"

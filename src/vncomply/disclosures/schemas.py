@@ -6,16 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from vncomply.authorities.enums import Channel
 from vncomply.authorities.schemas import OrderParties
 from vncomply.disclosures.enums import Decision, DisclosureField, Status, SubjectType, Urgency
 from vncomply.identities.validation import ACCOUNT_ID_MAX, ACCOUNT_ID_PATTERN
+from vncomply.kit.types import MULTI_LINE, SINGLE_LINE, ZonedDateTime
 from vncomply.rulebook.schemas import RuleRef
 
-Text2000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-RefNo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text2000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), MULTI_LINE]
+RefNo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE]
 AccountId = Annotated[
     str, StringConstraints(min_length=1, max_length=ACCOUNT_ID_MAX, pattern=ACCOUNT_ID_PATTERN)
 ]
@@ -26,8 +27,8 @@ class Subject(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     account_id: AccountId | None = None
-    phone_number: Annotated[str, StringConstraints(max_length=64)] | None = None
-    national_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    phone_number: Annotated[str, StringConstraints(max_length=64), SINGLE_LINE] | None = None
+    national_id: Annotated[str, StringConstraints(max_length=64), SINGLE_LINE] | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Subject:
@@ -96,7 +97,7 @@ class DecisionIn(BaseModel):
         default=None, description="partially_approve only: a strict subset of the requested fields"
     )
     reason: Text2000 | None = Field(default=None, description="required for partially_approve and reject")
-    notify_user_after: AwareDatetime | None = Field(
+    notify_user_after: ZonedDateTime | None = Field(
         default=None,
         description="when the confidentiality order lapses: `disclosure.user_notice_due` fires then",
     )

@@ -4,7 +4,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from vncomply.auth.deps import require
 from vncomply.filings import service
@@ -14,6 +13,7 @@ from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.kit.db import SessionDep
 from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
 from vncomply.kit.principal import Principal, Role
+from vncomply.kit.types import ZonedDateTime
 
 router = APIRouter(
     prefix="/v1/platforms/{platform_id}/filings", tags=["filings"], route_class=IdempotentRoute
@@ -30,7 +30,7 @@ async def list_filings(
     kind: FilingKind | None = None,
     status: FilingStatus | None = None,
     overdue: Annotated[bool | None, Query(description="due_at passed and not filed")] = None,
-    due_before: Annotated[AwareDatetime | None, Query(description="due_at earlier than")] = None,
+    due_before: Annotated[ZonedDateTime | None, Query(description="due_at earlier than")] = None,
 ) -> Page[FilingOut]:
     filters = service.ListFilters(kind=kind, status=status, overdue=overdue, due_before=due_before)
     rows = await service.list_filings(session, actor, platform_id, filters, page.cursor, page.limit)

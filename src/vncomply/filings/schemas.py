@@ -4,12 +4,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from vncomply.filings.enums import FilingKind, FilingStatus
+from vncomply.kit.types import MULTI_LINE, SINGLE_LINE, ZonedDateTime
 from vncomply.rulebook.rules import Confidence
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), MULTI_LINE]
 
 
 class FilingCreate(BaseModel):
@@ -30,7 +31,7 @@ class FilingCreate(BaseModel):
         "impact assessment; storing Vietnamese users' data abroad counts as a transfer). The contact "
         "point and the annual reports are opened by vncomply"
     )
-    starts_at: AwareDatetime = Field(
+    starts_at: ZonedDateTime = Field(
         description="when the processing or transfer starts (at most a year ahead); due 60 days later"
     )
     description: Text | None = Field(default=None, description="which processing or transfer")
@@ -43,10 +44,10 @@ class FiledIn(BaseModel):
             "examples": [{"filed_at": "2026-11-25T03:00:00Z", "reference": "ABEI-F10-2026-0042"}]
         },
     )
-    filed_at: AwareDatetime = Field(description="when it was filed with the authority (not in the future)")
-    reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
-        description="the authority's receipt or dossier number"
-    )
+    filed_at: ZonedDateTime = Field(description="when it was filed with the authority (not in the future)")
+    reference: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE
+    ] = Field(description="the authority's receipt or dossier number")
     note: Text | None = None
     report_id: uuid.UUID | None = Field(
         default=None, description="annual_report only: the frozen report snapshot that was filed"

@@ -4,9 +4,12 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+from vncomply.kit.types import MULTI_LINE, SINGLE_LINE, BoundedDate, ZonedDateTime
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), SINGLE_LINE]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE]
 
 
 class ContactPoint(BaseModel):
@@ -15,8 +18,10 @@ class ContactPoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Text
     email: EmailStr
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=40)]
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=40), SINGLE_LINE]
+    address: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), MULTI_LINE
+    ]
 
 
 class PlatformCreate(BaseModel):
@@ -40,17 +45,17 @@ class PlatformCreate(BaseModel):
             ]
         },
     )
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Name
     legal_name: Text
     contact_point: ContactPoint
     monthly_vn_visits: int = Field(
         ge=0, le=10**12, description="6-month average of monthly visits from Vietnam"
     )
     stores_data_in_vn: bool = False
-    in_scope_since: date | None = Field(
+    in_scope_since: BoundedDate | None = Field(
         default=None, description="the day it came in scope; unset while in scope: the day of registration"
     )
-    contact_filed_at: AwareDatetime | None = Field(
+    contact_filed_at: ZonedDateTime | None = Field(
         default=None,
         description="when Form No. 10 was filed, if before registration (not in the future); later "
         "filings go through POST /v1/platforms/{id}/filings/{filing_id}/filed",
@@ -66,12 +71,12 @@ class PlatformCreate(BaseModel):
 
 class PlatformUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    name: Name | None = None
     legal_name: Text | None = None
     contact_point: ContactPoint | None = None
     monthly_vn_visits: int | None = Field(default=None, ge=0, le=10**12)
     stores_data_in_vn: bool | None = None
-    in_scope_since: date | None = Field(
+    in_scope_since: BoundedDate | None = Field(
         default=None, description="correcting it re-times a pending contact-point filing"
     )
     lock_days: list[int] | None = Field(default=None, min_length=3, max_length=3)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
@@ -30,6 +31,19 @@ def _check_lock_days(days: list[int] | None) -> None:
             "(Decree 147 temporary lock)",
             field="lock_days",
         )
+
+
+async def in_scope_ids(session: AsyncSession, registered_before: datetime) -> list[uuid.UUID]:
+    """The platforms in scope now (``in_scope``, in SQL) registered before the given instant."""
+    rule = rulebook.in_force("scope", clock.now())
+    stmt = select(Platform.id).where(
+        or_(
+            Platform.stores_data_in_vn.is_(True),
+            Platform.monthly_vn_visits >= rule.params["min_monthly_visits"],
+        ),
+        Platform.created_at < registered_before,
+    )
+    return list((await session.scalars(stmt.order_by(Platform.id))).all())
 
 
 def to_out(p: Platform) -> PlatformOut:

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from vncomply.kit.domain import Domain, Tag
+
+DOMAIN = Domain(
+    tags=(
+        Tag(
+            "reports",
+            "Reports for the regulator: the compliance report, the annual report (JSON, CSV, printable "
+            "HTML in English or Vietnamese) and frozen snapshots with their SHA-256.",
+        ),
+    ),
+    events=("report.snapshot_created",),
+)
