@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from vncomply.authorities.enums import Channel
+from vncomply.authorities.schemas import OrderParties
 from vncomply.blocks.enums import BlockStatus, Kind, Origin, SubjectType
 from vncomply.kit.types import MULTI_LINE, SINGLE_LINE, ZonedDateTime
 
@@ -67,7 +69,7 @@ class ViolationOut(BaseModel):
     withdrawn_reason: str | None = None
 
 
-class BlockOrder(BaseModel):
+class BlockOrder(OrderParties):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -85,7 +87,6 @@ class BlockOrder(BaseModel):
             ]
         },
     )
-    platform_id: uuid.UUID
     subject_type: SubjectType
     subject_id: SubjectId
     duration_days: int | None = Field(
@@ -108,6 +109,11 @@ class LiftBody(BaseModel):
     reason: Reason = Field(description="why the block is lifted early (kept in the audit trail)")
 
 
+class ReviewBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Reason = Field(description="why the lock stays after its violation was withdrawn (audited)")
+
+
 class BlockOut(BaseModel):
     id: uuid.UUID
     platform_id: uuid.UUID
@@ -127,11 +133,18 @@ class BlockOut(BaseModel):
     lift_reason: str | None
     authority_id: uuid.UUID | None
     reference_no: str | None
+    channel: Channel | None = Field(description="orders: how the order reached the platform")
     category: str | None
     reason: str | None
     legal_basis: str | None
     rule_id: str
     temporary_lock_no: int | None
     trigger: dict[str, Any] | None
+    needs_review: bool = Field(
+        description="a violation this lock counted was withdrawn: an officer lifts it or keeps it"
+    )
+    review_requested_at: datetime | None
+    review_reason: str | None
+    review_closed_at: datetime | None
     created_at: datetime
     updated_at: datetime

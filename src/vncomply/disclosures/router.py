@@ -16,6 +16,8 @@ from vncomply.kit.principal import Principal, Role
 
 router = APIRouter(prefix="/v1/disclosure-requests", tags=["disclosures"], route_class=IdempotentRoute)
 Authority = Annotated[Principal, Depends(require(Role.authority))]
+# An officer records a request that came by phone or in writing (vncomply.authorities.receipt).
+Requester = Annotated[Principal, Depends(require(Role.authority, Role.officer))]
 Officer = Annotated[Principal, Depends(require(Role.officer))]
 Reader = Annotated[Principal, Depends(require(Role.officer, Role.authority, Role.admin))]
 
@@ -25,11 +27,14 @@ Reader = Annotated[Principal, Depends(require(Role.officer, Role.authority, Role
     status_code=201,
     response_model=DisclosureRequestOut,
     summary="Ask a platform for a user's identity",
+    description="An authority key asks a platform it may address; an officer key records a request "
+    "its platform received by phone or in writing (`authority_id`, `channel`, optional `received_at` "
+    "at most 7 days back): the deadline runs from `received_at` by the rule in force then.",
     responses={200: {"model": DisclosureRequestOut, "description": "an identical retry"}},
 )
 @idempotent
 async def create_disclosure_request(
-    body: DisclosureRequestCreate, session: SessionDep, actor: Authority, response: Response
+    body: DisclosureRequestCreate, session: SessionDep, actor: Requester, response: Response
 ) -> DisclosureRequestOut:
     res = await service.create(session, actor, body)
     response.status_code = res.status_code

@@ -175,7 +175,7 @@ async def confirm_phone_verification(
     "/v1/accounts/{account_id}/permissions",
     response_model=PermissionsOut,
     tags=["permissions"],
-    summary="May this account post, comment, share, livestream?",
+    summary="May this account post, comment, share, livestream, monetise?",
 )
 async def account_permissions(account_id: AccountPath, actor: PlatformKey) -> Response:
     # Most calls never get here: identities/fastpath.py answers them in front of the router and hands

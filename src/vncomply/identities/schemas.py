@@ -34,6 +34,7 @@ class Action(StrEnum):
     share = "share"
     livestream = "livestream"
     livestream_commercial = "livestream_commercial"
+    monetise = "monetise"  # revenue-generating features (Decree 147 Art. 23: gated on Form No. 10)
 
 
 class Verification(BaseModel):

@@ -3,6 +3,6 @@ from __future__ import annotations
 from vncomply.kit.domain import Domain, Tag
 
 DOMAIN = Domain(
-    tags=(Tag("platforms", "Tenants (admin): scope status and the Form No. 10 clock."),),
-    events=("platform.filing_due",),
+    # The Form No. 10 clock and its events are the filings domain's.
+    tags=(Tag("platforms", "Tenants (admin): registration, scope status, enforcement settings."),),
 )

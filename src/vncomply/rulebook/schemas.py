@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from vncomply.rulebook.rules import Rule
+from vncomply.rulebook.rules import Confidence, Rule, superseded_at
 
 
 class RuleRef(BaseModel):
@@ -22,10 +22,17 @@ class RuleOut(BaseModel):
     id: str
     topic: str
     effective_from: datetime
+    effective_until: datetime | None = Field(
+        description="when the next version of this topic takes over; null while it is the latest"
+    )
     summary: str
     source: str
-    params: dict[str, Any]
-    in_force: bool
+    confidence: Confidence = Field(
+        description="high: the text is clear; medium: the source is right, a detail is our reading; "
+        "unconfirmed: no official text was found (a setting or an assumption) - have counsel check"
+    )
+    params: dict[str, Any] = Field(description="the values the code applies")
+    in_force: bool = Field(description="false for a draft: shown, never applied")
 
     @classmethod
     def of(cls, r: Rule) -> RuleOut:
@@ -33,8 +40,10 @@ class RuleOut(BaseModel):
             id=r.id,
             topic=r.topic,
             effective_from=r.effective_from,
+            effective_until=superseded_at(r),
             summary=r.summary,
             source=r.source,
+            confidence=r.confidence,
             params=r.params,
             in_force=r.in_force,
         )

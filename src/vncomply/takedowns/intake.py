@@ -8,76 +8,36 @@ The order, its audit record and its ``takedown.received`` event commit together 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
-from vncomply.authorities.service import addressable
+from vncomply.authorities import receipt
 from vncomply.events.outbox import emit
 from vncomply.kit import clock, references
 from vncomply.kit.errors import InvalidInput
-from vncomply.kit.principal import Principal, Role
+from vncomply.kit.principal import Principal
 from vncomply.kit.references import Created
 from vncomply.rulebook import rules as rulebook
 from vncomply.takedowns import deadline
-from vncomply.takedowns.enums import Channel, ItemStatus, OrderStatus
+from vncomply.takedowns.enums import ItemStatus, OrderStatus
 from vncomply.takedowns.models import TakedownItem, TakedownOrder
 from vncomply.takedowns.schemas import TakedownCreate
 from vncomply.takedowns.service import WHAT, OrderView, view
 
-MAX_BACKDATE = timedelta(days=7)
-
-
-async def _resolve_parties(
-    session: AsyncSession, actor: Principal, body: TakedownCreate, now: datetime
-) -> tuple[uuid.UUID, uuid.UUID, datetime]:
-    """(platform, authority, received_at) for this submission, checked against the caller's key."""
-    if actor.role is Role.authority:
-        authority_id = actor.require_authority()
-        if body.platform_id is None:
-            raise InvalidInput(
-                "`platform_id` is required: the platform this order is addressed to", field="platform_id"
-            )
-        if body.authority_id is not None and body.authority_id != authority_id:
-            raise InvalidInput(
-                "Authority keys submit orders in their own name; omit `authority_id`", field="authority_id"
-            )
-        if body.received_at is not None:
-            raise InvalidInput(
-                "`received_at` is set by vncomply on receipt; only an officer "
-                "recording a phone or written order may send it",
-                field="received_at",
-            )
-        await addressable(session, authority_id, body.platform_id)
-        return body.platform_id, authority_id, now
-    platform_id = actor.require_platform()
-    if body.authority_id is None:
-        raise InvalidInput(
-            "`authority_id` is required: the authority that gave the order", field="authority_id"
-        )
-    if body.platform_id is not None and body.platform_id != platform_id:
-        raise InvalidInput(
-            "Officer keys record orders for their own platform; omit `platform_id`", field="platform_id"
-        )
-    if body.channel is Channel.electronic:
-        raise InvalidInput(
-            "Officers record orders received by `phone` or `written`; electronic "
-            "orders are submitted with the authority's own key",
-            field="channel",
-        )
-    received_at = body.received_at or now
-    if received_at > now:
-        raise InvalidInput("`received_at` cannot be in the future", field="received_at")
-    if received_at < now - MAX_BACKDATE:
-        raise InvalidInput("`received_at` can be at most 7 days back", field="received_at")
-    await addressable(session, body.authority_id, platform_id)
-    return platform_id, body.authority_id, received_at
-
 
 async def create(session: AsyncSession, actor: Principal, body: TakedownCreate) -> Created[OrderView]:
     now = clock.now()
-    platform_id, authority_id, received_at = await _resolve_parties(session, actor, body, now)
+    parties = await receipt.resolve(
+        session,
+        actor,
+        now,
+        platform_id=body.platform_id,
+        authority_id=body.authority_id,
+        channel=body.channel,
+        received_at=body.received_at,
+    )
+    platform_id, authority_id, received_at = parties.platform_id, parties.authority_id, parties.received_at
     if body.issued_at is not None and body.issued_at > received_at:
         raise InvalidInput("`issued_at` cannot be after the order was received", field="issued_at")
     digest = references.fingerprint(body, platform_id=platform_id, authority_id=authority_id)

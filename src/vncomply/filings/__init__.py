@@ -1,0 +1,17 @@
+"""What a platform must file with the authorities — the Form No. 10 contact point, the annual
+report, the impact assessments — each on a clock from the rulebook (docs/filings.md)."""
+
+from __future__ import annotations
+
+from vncomply.kit.domain import Domain, Tag
+
+DOMAIN = Domain(
+    tags=(
+        Tag(
+            "filings",
+            "What a platform must file (Form No. 10, annual report, DPIA, transfer impact "
+            "assessment) and when; officer and admin.",
+        ),
+    ),
+    events=("filing.due_soon", "filing.overdue", "filing.filed"),
+)
