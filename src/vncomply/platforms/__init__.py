@@ -1,8 +1,14 @@
 from __future__ import annotations
 
-from vncomply.kit.domain import Domain, Tag
+from vncomply.kit.domain import Audience, Domain, Tag
 
 DOMAIN = Domain(
-    tags=(Tag("platforms", "Tenants (admin): scope status and the Form No. 10 clock."),),
+    tags=(
+        Tag(
+            "platforms",
+            "Register platforms (tenants): whether Decree 147 applies to them and when Form No. 10 is due.",
+            Audience.operators,
+        ),
+    ),
     events=("platform.filing_due",),
 )
