@@ -91,7 +91,8 @@ def pixels(png: bytes) -> tuple[int, int, list[bytes]]:
             data += body
         pos += 12 + length
     width, height, depth, colour = struct.unpack(">IIBB", header[:10])
-    assert depth == 8 and colour in (2, 6), (depth, colour)
+    assert depth == 8, depth
+    assert colour in (2, 6), colour
     bpp = 3 if colour == 2 else 4
     raw, stride, rows, prev = zlib.decompress(data), width * bpp, [], bytearray(width * bpp)
     for y in range(height):

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from tests.factories import free_port
+from vncomply.kit.principal import Role
 
 BIN = Path(sys.executable).parent
 
