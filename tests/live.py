@@ -14,7 +14,6 @@ from pathlib import Path
 import httpx
 
 from tests.factories import free_port
-from vncomply.kit.principal import Role
 
 BIN = Path(sys.executable).parent
 
@@ -49,7 +48,7 @@ def running(
             proc.wait()
 
 
-def test_env(**extra: str) -> dict[str, str]:
+def live_env(**extra: str) -> dict[str, str]:
     """The environment of the test run (its database, Redis, key prefix) plus ``extra``."""
     return {
         **os.environ,
@@ -68,5 +67,5 @@ def api(log_dir: Path, **env: str) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     argv = [str(BIN / "vncomply"), "api", "--port", str(port), "--no-access-log"]
-    with running(argv, f"{base}/healthz", log_dir / "api.log", test_env(**env)):
+    with running(argv, f"{base}/healthz", log_dir / "api.log", live_env(**env)):
         yield base
