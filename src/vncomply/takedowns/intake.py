@@ -16,7 +16,7 @@ from vncomply.audit import service as audit
 from vncomply.authorities.service import addressable
 from vncomply.events.outbox import emit
 from vncomply.kit import clock, references
-from vncomply.kit.errors import InvalidInput
+from vncomply.kit.errors import Checks
 from vncomply.kit.principal import Principal, Role
 from vncomply.kit.references import Created
 from vncomply.rulebook import rules as rulebook
@@ -32,45 +32,51 @@ MAX_BACKDATE = timedelta(days=7)
 async def _resolve_parties(
     session: AsyncSession, actor: Principal, body: TakedownCreate, now: datetime
 ) -> tuple[uuid.UUID, uuid.UUID, datetime]:
-    """(platform, authority, received_at) for this submission, checked against the caller's key."""
+    """(platform, authority, received_at) for this submission, checked against the caller's key;
+    every problem of the body is reported at once (one 422)."""
+    checks = Checks()
     if actor.role is Role.authority:
         authority_id = actor.require_authority()
         if body.platform_id is None:
-            raise InvalidInput(
-                "`platform_id` is required: the platform this order is addressed to", field="platform_id"
+            checks.add(
+                "platform_id", "`platform_id` is required: the platform this order is addressed to", "missing"
             )
         if body.authority_id is not None and body.authority_id != authority_id:
-            raise InvalidInput(
-                "Authority keys submit orders in their own name; omit `authority_id`", field="authority_id"
-            )
+            checks.add("authority_id", "Authority keys submit orders in their own name; omit `authority_id`")
         if body.received_at is not None:
-            raise InvalidInput(
-                "`received_at` is set by vncomply on receipt; only an officer "
-                "recording a phone or written order may send it",
-                field="received_at",
+            checks.add(
+                "received_at",
+                "`received_at` is set by vncomply on receipt; only an officer recording a phone or "
+                "written order may send it",
             )
+        received_at = now
+    else:
+        platform_id = actor.require_platform()
+        if body.authority_id is None:
+            checks.add(
+                "authority_id", "`authority_id` is required: the authority that gave the order", "missing"
+            )
+        if body.platform_id is not None and body.platform_id != platform_id:
+            checks.add("platform_id", "Officer keys record orders for their own platform; omit `platform_id`")
+        if body.channel is Channel.electronic:
+            checks.add(
+                "channel",
+                "Officers record orders received by `phone` or `written`; electronic orders are "
+                "submitted with the authority's own key",
+            )
+        received_at = body.received_at or now
+        if received_at > now:
+            checks.add("received_at", "`received_at` cannot be in the future")
+        elif received_at < now - MAX_BACKDATE:
+            checks.add("received_at", "`received_at` can be at most 7 days back")
+    if body.issued_at is not None and body.issued_at > received_at:
+        checks.add("issued_at", "`issued_at` cannot be after the order was received")
+    checks.raise_if_any()
+    if actor.role is Role.authority:
+        assert body.platform_id is not None
         await addressable(session, authority_id, body.platform_id)
-        return body.platform_id, authority_id, now
-    platform_id = actor.require_platform()
-    if body.authority_id is None:
-        raise InvalidInput(
-            "`authority_id` is required: the authority that gave the order", field="authority_id"
-        )
-    if body.platform_id is not None and body.platform_id != platform_id:
-        raise InvalidInput(
-            "Officer keys record orders for their own platform; omit `platform_id`", field="platform_id"
-        )
-    if body.channel is Channel.electronic:
-        raise InvalidInput(
-            "Officers record orders received by `phone` or `written`; electronic "
-            "orders are submitted with the authority's own key",
-            field="channel",
-        )
-    received_at = body.received_at or now
-    if received_at > now:
-        raise InvalidInput("`received_at` cannot be in the future", field="received_at")
-    if received_at < now - MAX_BACKDATE:
-        raise InvalidInput("`received_at` can be at most 7 days back", field="received_at")
+        return body.platform_id, authority_id, received_at
+    assert body.authority_id is not None
     await addressable(session, body.authority_id, platform_id)
     return platform_id, body.authority_id, received_at
 
@@ -78,8 +84,6 @@ async def _resolve_parties(
 async def create(session: AsyncSession, actor: Principal, body: TakedownCreate) -> Created[OrderView]:
     now = clock.now()
     platform_id, authority_id, received_at = await _resolve_parties(session, actor, body, now)
-    if body.issued_at is not None and body.issued_at > received_at:
-        raise InvalidInput("`issued_at` cannot be after the order was received", field="issued_at")
     digest = references.fingerprint(body, platform_id=platform_id, authority_id=authority_id)
     ref = references.Reference(authority_id, platform_id, body.reference_no)
     prior = await references.claim(session, TakedownOrder, ref, digest, WHAT)
