@@ -19,9 +19,10 @@ from vncomply.identities.fastpath import PermissionFastPath
 from vncomply.kit.db import dispose_engine
 from vncomply.kit.docs_pages import install_docs_pages
 from vncomply.kit.errors import DomainError
+from vncomply.kit.headers import SecurityHeadersMiddleware
 from vncomply.kit.logs import configure_logging
 from vncomply.kit.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from vncomply.kit.problems import install_problem_handlers
+from vncomply.kit.problems import install_problem_handlers, log_unhandled
 from vncomply.kit.redis import close_redis
 from vncomply.registry import STREAMING_ROUTES
 
@@ -102,7 +103,10 @@ class UnhandledErrorMiddleware:
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:
             if started:
-                raise
+                # Too late for a problem response; logged here (request id, no message), not
+                # re-raised: the server's own log of it would print the message, which may be PII.
+                log_unhandled(exc, path=scope["path"])
+                return
             response = await self.handler(Request(scope), exc)
             await response(scope, receive, send)
 
@@ -177,4 +181,5 @@ class VncomplyAPI(FastAPI):
         )
         inner = PermissionFastPath(AuthGate(limited, routes), routes)
         guarded = UnhandledErrorMiddleware(inner, handler=_handler(self, Exception))
-        return RequestContextMiddleware(guarded)
+        context = RequestContextMiddleware(guarded)
+        return SecurityHeadersMiddleware(context)  # outermost: every response, fast path included

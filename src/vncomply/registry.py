@@ -33,6 +33,7 @@ DOMAINS: tuple[str, ...] = (
     "takedowns",
     "blocks",
     "disclosures",
+    "reports",
     "idempotency",
     "deadlines",
 )

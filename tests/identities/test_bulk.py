@@ -290,3 +290,63 @@ async def test_copy_types_match_the_table(db):
     same = {"varchar": "text", "bool": "bool", "uuid": "uuid", "bytea": "bytea", "date": "date"}
     for column, udt in actual.items():
         assert same.get(udt, udt) == COPY_TYPES[column], column
+
+
+async def test_every_invalid_value_refuses_only_its_own_line(client, db):
+    """A zone-less time (once a 500 for the whole upload) or a control character (once a DataError
+    that refused its whole chunk with "resend it") is that line's problem alone, named by field."""
+    k = await platform_keys(db)
+    verification = {"method": "sms_otp", "verified_at": "2026-11-25T01:00:00Z"}
+    bad = {
+        "naive": {"verification": {**verification, "verified_at": "2026-11-25T08:00:00"}},
+        "bare-date": {"verification": {**verification, "verified_at": "2026-11-25"}},
+        "nul-reference": {"verification": {**verification, "reference": "ref\x00x"}},
+        "esc-name": {"full_name": "Nguy\x1bn Van An"},
+        "tab-phone": {"phone_number": "0912\t345678"},
+        "far-birth": {"date_of_birth": "9999-12-31"},
+    }
+    payload = b"\n".join(
+        [line("ok-1"), *(line(acc, **over) for acc, over in bad.items()), line("ok-2", phone_number=phone(2))]
+    )
+    r = await client.post("/v1/identities/bulk", content=payload, headers={**auth(k.platform), **NDJSON})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["accepted"], out["rejected"]) == (2, len(bad))
+    problems = {e["account_id"]: e["problem"] for e in out["errors"]}
+    assert problems["naive"].startswith("verification.verified_at: must be a date and time with a time zone")
+    assert problems["bare-date"].startswith("verification.verified_at: ")
+    assert problems["nul-reference"].startswith("verification.reference: must not contain control characters")
+    assert problems["esc-name"].startswith("full_name: ")
+    assert problems["tab-phone"].startswith("phone_number: must be on one line")
+    assert problems["far-birth"].startswith("date_of_birth: ")
+    assert not any("resend" in p for p in problems.values())
+    assert "345678" not in r.text
+    stored = (await db.execute(text("SELECT account_id FROM identities ORDER BY 1"))).scalars().all()
+    assert stored == ["ok-1", "ok-2"]
+
+
+async def test_a_line_that_meets_a_bug_is_refused_alone_and_logged(client, db, monkeypatch, capsys):
+    k = await platform_keys(db)
+    real = bulk.prepare
+
+    def prepare(platform_id, account_id, body, **kw):  # type: ignore[no-untyped-def]
+        if account_id == "boom":
+            raise TypeError(f"cannot compare {body.phone_number}")
+        return real(platform_id, account_id, body, **kw)
+
+    monkeypatch.setattr(bulk, "prepare", prepare)
+    payload = b"\n".join([line("ok-1"), line("boom"), line("ok-2", phone_number=phone(2))])
+    r = await client.post(
+        "/v1/identities/bulk",
+        content=payload,
+        headers={**auth(k.platform), **NDJSON, "X-Request-ID": "rid-bulk-bug"},
+    )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["accepted"], out["rejected"]) == (2, 1)
+    assert out["errors"][0]["account_id"] == "boom"
+    assert "could not be processed" in out["errors"][0]["problem"]
+    logged = capsys.readouterr().out
+    for sign in ("unhandled_exception", "rid-bulk-bug", "TypeError"):
+        assert sign in logged, sign
+    assert "0912345678" not in logged

@@ -19,6 +19,7 @@ from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from vncomply.auth.service import authenticate
 from vncomply.config import get_settings
 from vncomply.kit import ratelimit
 from vncomply.kit.errors import Forbidden, RateLimited, Unauthenticated
@@ -47,8 +48,15 @@ async def authenticated(
     # Declared for the OpenAPI document's security scheme; the key was checked in front of the route.
     _creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    principal = request.scope.get(PRINCIPAL_SCOPE)
-    if principal is None:  # only a route without a `require` rule can get here without a key
+    if PRINCIPAL_SCOPE in request.scope:
+        principal = request.scope[PRINCIPAL_SCOPE]
+    elif _creds is not None and _creds.scheme.lower() == "bearer":
+        # A route the gate does not know (one included outside the registry): look the key up
+        # here, after the body was read, rather than refuse a valid key.
+        principal = await authenticate(_creds.credentials)
+    else:
+        principal = None
+    if principal is None:
         raise Unauthenticated()
     assert isinstance(principal, Principal)
     await _rate_limit(principal, response)

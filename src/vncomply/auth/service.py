@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import secrets
 import time
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vncomply.audit import service as audit
 from vncomply.auth.models import ApiKey
 from vncomply.authorities.models import Authority
-from vncomply.config import get_settings
+from vncomply.config import API_KEY_PREFIX, get_settings
 from vncomply.kit import clock
 from vncomply.kit.db import read_rows, reads_share_a_connection
 from vncomply.kit.errors import Checks, NotFound
@@ -25,7 +26,7 @@ from vncomply.kit.pagination import created_id_after
 from vncomply.kit.principal import Principal, Role
 from vncomply.platforms.models import Platform
 
-KEY_PREFIX = "vnc_"
+KEY_PREFIX = API_KEY_PREFIX
 log = get_logger("vncomply.auth")
 
 
@@ -43,14 +44,23 @@ async def create_key(
     *,
     role: Role,
     name: str,
+    holder: str | None = None,
     platform_id: uuid.UUID | None = None,
     authority_id: uuid.UUID | None = None,
     expires_at: datetime | None = None,
     raw_key: str | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key; returns the row and the secret (never stored). Every problem with the
-    request is reported at once."""
+    """Create a key; returns the row and the secret (never stored). An officer key names the
+    person who holds it (``holder``). Every problem with the request is reported at once."""
     checks = Checks()
+    holder = holder.strip() if holder else None
+    if role is Role.officer and not holder:
+        checks.add(
+            "holder",
+            "an officer key needs `holder`: the name of the person who will hold it (a platform "
+            "that requires two officers for a disclosure counts people, not keys)",
+            "missing",
+        )
     if role in (Role.platform, Role.officer):
         if platform_id is None:
             checks.add("platform_id", f"a {role} key needs `platform_id`", "missing")
@@ -74,6 +84,7 @@ async def create_key(
     key = ApiKey(
         name=name,
         role=role.value,
+        holder=holder,
         platform_id=platform_id,
         authority_id=authority_id,
         key_hash=hash_key(raw),
@@ -90,9 +101,29 @@ async def create_key(
         "api_key",
         key.id,
         platform_id,
-        {"role": role.value, "authority_id": str(authority_id) if authority_id else None},
+        {
+            "role": role.value,
+            "authority_id": str(authority_id) if authority_id else None,
+            "holder": holder,
+        },
     )
     return key, raw
+
+
+def same_person(a: str, b: str) -> bool:
+    """Whether two holder names name one person: compared without case, Unicode form or spacing
+    differences ("Trần  Thị Bình" is "trần thị bình")."""
+    return _person(a) == _person(b)
+
+
+def _person(holder: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", holder).casefold().split())
+
+
+async def holder_of(session: AsyncSession, key_id: uuid.UUID) -> str | None:
+    """The person who holds key ``key_id`` (None: unknown key, or one issued without a holder)."""
+    key = await session.get(ApiKey, key_id)
+    return key.holder if key is not None else None
 
 
 async def list_keys(session: AsyncSession, cursor: list[Any] | None, limit: int) -> list[ApiKey]:

@@ -7,6 +7,7 @@ This module only assembles the commands; each lives with its concern:
   (`instance`);
 - `operators`: `api-key create`, `platform create`, `authority create`;
 - `keys`: `keys generate`, plus the identities package's `keys rotate`;
+- `retention run` comes from the reports package (`vncomply.reports.cli`);
 - `common`: what they share (one-line failures, settings, a session per command, migrations).
 
 Heavy modules (models, FastAPI, Celery) are imported inside the commands, so `--help` stays fast.
@@ -18,8 +19,10 @@ import typer
 
 from vncomply.cli import serve
 from vncomply.cli import up as up_command
+from vncomply.cli.common import settings
 from vncomply.cli.keys import keys_app
 from vncomply.cli.operators import api_key_app, authority_app, platform_app
+from vncomply.reports.cli import retention_app
 
 app = typer.Typer(
     name="vncomply",
@@ -30,6 +33,22 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
+
+@app.callback()
+def _check_settings(ctx: typer.Context) -> None:
+    # Every command passes here first: a malformed key or secret stops any process before it
+    # starts (the message names the variable, never the value). `keys` checks for itself, as
+    # `keys generate` must work while a broken key is being replaced.
+    if ctx.invoked_subcommand != "keys":
+        settings()
+
+
+@keys_app.callback()
+def _check_settings_for_keys(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand != "generate":
+        settings()
+
+
 app.command()(serve.migrate)
 app.command()(serve.api)
 app.command()(serve.worker)
@@ -39,5 +58,6 @@ app.add_typer(api_key_app, name="api-key")
 app.add_typer(platform_app, name="platform")
 app.add_typer(authority_app, name="authority")
 app.add_typer(keys_app, name="keys")
+app.add_typer(retention_app, name="retention")
 
 __all__ = ["app"]

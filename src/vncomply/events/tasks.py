@@ -14,3 +14,19 @@ async def _dispatch() -> int:
 @celery_app.task(name="vncomply.events.dispatch")
 def dispatch() -> int:
     return run_async(_dispatch)
+
+
+async def _purge() -> int:
+    from vncomply.config import get_settings
+    from vncomply.events import retention
+    from vncomply.kit import clock
+    from vncomply.kit.batches import drain
+
+    now, days = clock.now(), get_settings().event_retention_days
+    return await drain(lambda s: retention.purge_batch(s, now, days))
+
+
+@celery_app.task(name="vncomply.events.retention_purge")
+def retention_purge() -> int:
+    """Daily: events whose deliveries ended more than VNCOMPLY_EVENT_RETENTION_DAYS ago."""
+    return run_async(_purge)

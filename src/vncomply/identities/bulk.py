@@ -38,6 +38,7 @@ from vncomply.kit.errors import PayloadTooLarge
 from vncomply.kit.logs import get_logger
 from vncomply.kit.middleware import CLOSE_UNREAD
 from vncomply.kit.principal import Principal
+from vncomply.kit.problems import log_unhandled
 
 CHUNK = 2000
 YIELD_EVERY = 100  # lines between yields to the event loop while parsing
@@ -80,6 +81,7 @@ class _Result:
     errors: list[BulkError] = field(default_factory=list)
     chunks: int = 0
     lines_read: int = 0  # the last line read whole (and so stored or rejected)
+    unexpected: int = 0  # lines refused by an error of ours rather than their data
 
     def reject(self, line: int, account_id: str | None, problem: str) -> None:
         self.rejected += 1
@@ -286,6 +288,16 @@ def _parse_line(
         return account_id, prepare(platform_id, account_id, body, keyring=kr, bikey=bk)
     except ValidationProblem as p:
         res.reject(line_no, body.account_id[:128], f"{p.field}: {p.message}")
+        return None
+    except Exception as exc:
+        # A bug met by one line's data must not fail the whole upload: that line is refused and the
+        # first such failure logged (frames only, no values) under the request id.
+        if not res.unexpected:
+            log_unhandled(exc, path="/v1/identities/bulk", line=line_no)
+        res.unexpected += 1
+        res.reject(
+            line_no, body.account_id[:128], "this line could not be processed; nothing was stored for it"
+        )
         return None
 
 

@@ -36,8 +36,9 @@ class Identity(Base):
     verified_at: Mapped[datetime]
     verification_reference: Mapped[str | None] = mapped_column(String(200))
 
-    full_name_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    date_of_birth_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    # NULL only once purged (retention): every ciphertext and blind index goes, the tombstone stays.
+    full_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    date_of_birth_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     national_id_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     guardian_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -55,6 +56,8 @@ class Identity(Base):
     commercial_livestreamer: Mapped[bool] = mapped_column(default=False)
     revoked_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # When the retention purge removed the personal data (identities/retention.py).
+    purged_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
 
@@ -68,8 +71,12 @@ class Identity(Base):
         ),
         # Key rotation finds rows still under an old key.
         Index("ix_identities_key_id", "key_id"),
-        # Retention purge (reports) scans closed accounts by age.
-        Index("ix_identities_closed_at", "closed_at", postgresql_where="closed_at IS NOT NULL"),
+        # The retention purge (identities/retention.py) takes closed, unpurged accounts by age.
+        Index(
+            "ix_identities_closed_at",
+            "closed_at",
+            postgresql_where="closed_at IS NOT NULL AND purged_at IS NULL",
+        ),
     )
 
 
@@ -93,4 +100,6 @@ class PhoneVerification(UUIDPk, Base):
         # The resend limit counts a phone's recent codes.
         Index("ix_phone_verifications_phone", "platform_id", "phone_bi", "created_at"),
         Index("ix_phone_verifications_key_id", "key_id"),
+        # The retention purge (identities/purge.py) deletes by age.
+        Index("ix_phone_verifications_expires_at", "expires_at"),
     )

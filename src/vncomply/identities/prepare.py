@@ -40,7 +40,7 @@ COLUMNS = (
     "platform_id", "account_id", "status", "method", "verified_at", "verification_reference",
     "full_name_enc", "date_of_birth_enc", "phone_enc", "national_id_enc", "guardian_enc",
     "phone_bi", "national_id_bi", "key_id", "bi_key_fp", "minor_until", "has_guardian", "has_national_id",
-    "no_vn_mobile_attested", "commercial_livestreamer", "revoked_at", "closed_at",
+    "no_vn_mobile_attested", "commercial_livestreamer", "revoked_at", "closed_at", "purged_at",
     "created_at", "updated_at",
 )  # fmt: skip
 # PostgreSQL types of COLUMNS, for bulk ingest's binary COPY (a drift test holds them to the table).
@@ -51,7 +51,8 @@ COPY_TYPES = {
     "guardian_enc": "bytea", "phone_bi": "bytea", "national_id_bi": "bytea", "key_id": "text",
     "bi_key_fp": "text", "minor_until": "date", "has_guardian": "bool", "has_national_id": "bool",
     "no_vn_mobile_attested": "bool", "commercial_livestreamer": "bool", "revoked_at": "timestamptz",
-    "closed_at": "timestamptz", "created_at": "timestamptz", "updated_at": "timestamptz",
+    "closed_at": "timestamptz", "purged_at": "timestamptz", "created_at": "timestamptz",
+    "updated_at": "timestamptz",
 }  # fmt: skip
 
 
@@ -203,6 +204,7 @@ def prepare(
         "commercial_livestreamer": body.commercial_livestreamer,
         "revoked_at": None,
         "closed_at": None,
+        "purged_at": None,  # recorded anew: the data is back, the purge no longer describes it
         "created_at": now,
         "updated_at": now,
     }

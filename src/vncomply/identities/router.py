@@ -30,7 +30,6 @@ from vncomply.identities.validation import ACCOUNT_ID_MAX, ACCOUNT_ID_PATTERN
 from vncomply.kit.db import SessionDep
 from vncomply.kit.errors import DomainError
 from vncomply.kit.principal import Principal, Role
-from vncomply.kit.problems import problem_response
 
 router = APIRouter(route_class=IdempotentRoute)
 
@@ -167,18 +166,9 @@ async def start_phone_verification(
 )
 async def confirm_phone_verification(
     verification_id: uuid.UUID, body: ConfirmIn, session: SessionDep, actor: PlatformKey
-) -> ConfirmOut | Response:
-    wrong = await otp.confirm(session, actor, verification_id, body.code)
-    if wrong is None:
-        return ConfirmOut(status="confirmed")
-    # Returned rather than raised so that the spent attempt is committed.
-    return problem_response(
-        422,
-        "Your request is not valid",
-        f"The code is wrong; {wrong.attempts_left} attempt(s) left.",
-        slug="wrong-code",
-        extra={"attempts_left": wrong.attempts_left, "errors": [{"field": "code", "message": "wrong code"}]},
-    )
+) -> ConfirmOut:
+    await otp.confirm(session, actor, verification_id, body.code)  # a wrong code: 422, attempt kept
+    return ConfirmOut(status="confirmed")
 
 
 @router.get(

@@ -123,6 +123,7 @@ def _out(row: Identity, masked: Masked) -> IdentityOut:
         updated_at=row.updated_at,
         revoked_at=row.revoked_at,
         closed_at=row.closed_at,
+        purged_at=row.purged_at,
     )
 
 

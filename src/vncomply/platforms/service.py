@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
@@ -35,6 +35,19 @@ def _check_lock_days(days: list[int] | None) -> None:
 def in_scope(p: Platform) -> bool:
     rule = rulebook.in_force("scope", clock.now())
     return p.stores_data_in_vn or p.monthly_vn_visits >= rule.params["min_monthly_visits"]
+
+
+async def in_scope_ids(session: AsyncSession, registered_before: datetime) -> list[uuid.UUID]:
+    """The platforms in scope now (``in_scope``, in SQL) registered before the given instant."""
+    rule = rulebook.in_force("scope", clock.now())
+    stmt = select(Platform.id).where(
+        or_(
+            Platform.stores_data_in_vn.is_(True),
+            Platform.monthly_vn_visits >= rule.params["min_monthly_visits"],
+        ),
+        Platform.created_at < registered_before,
+    )
+    return list((await session.scalars(stmt.order_by(Platform.id))).all())
 
 
 def filing_due_at(p: Platform) -> datetime | None:

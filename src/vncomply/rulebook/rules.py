@@ -160,9 +160,21 @@ RULES: tuple[Rule, ...] = (
         "retention.v1",
         "retention",
         _vn(2022, 10, 1),
-        "Identity data kept >= 24 months; system logs >= 12 months",
-        "Decree 53/2022",
-        {"identity_months": 24, "log_months": 12},
+        "Identity data kept >= 24 months and system logs >= 12 months. Decree 53 counts the 24 months "
+        "from an authority's storage request, not from account closure. The purge setting "
+        "VNCOMPLY_RETENTION_MONTHS (default 24, refused below 24 in prod) is a house policy built on "
+        "this rule: it purges an account's identity data that many months after the account closed. "
+        "It does not know about storage requests: data an authority asked to be kept must be held "
+        "outside the purge until 24 months after that request",
+        "Decree 53/2022 Art. 27",
+        {
+            "identity_months": 24,
+            "identity_months_from": "authority_storage_request",
+            "log_months": 12,
+            "purge_setting": "VNCOMPLY_RETENTION_MONTHS",
+            "purge_default_months": 24,
+            "purge_months_from": "account_closure",
+        },
     ),
     Rule(
         "breach_notice.v1",
