@@ -162,13 +162,15 @@ def doc(
     reply: Any = None,
     reply_status: int = 200,
     also: Mapping[int, Mapping[str, Any]] | None = None,
+    request_body: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The route decorator's documentation kwargs (see the module docstring).
 
     ``changes`` is what the operation changes (state, audit record, events); a read may leave it out.
     ``errors`` are the statuses particular to this route (404, 409, 410, 415, …), optionally with the
     detail a caller would see. ``also`` adds further success responses (e.g. 200 for an identical
-    retry of a creating POST): ``{200: {"description": …, "model": OrderOut}}``.
+    retry of a creating POST): ``{200: {"description": …, "model": OrderOut}}``. ``request_body``
+    documents a body the route reads itself (not a model), e.g. an NDJSON stream.
     """
     declared = dict(errors) if isinstance(errors, Mapping) else dict.fromkeys(errors, "")
     unknown = set(declared) - ERROR_STATUSES
@@ -188,6 +190,8 @@ def doc(
             "errors": sorted(declared),
         }
     }
+    if request_body is not None:
+        extra["requestBody"] = dict(request_body)
     if example is not None:
         extra["requestBody"] = {"content": {JSON: {"example": example}}}
     return {"summary": summary, "responses": responses, "openapi_extra": extra}
