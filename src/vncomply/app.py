@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -113,13 +114,23 @@ class UnhandledErrorMiddleware:
 
 def _unwrap_body_errors(app: FastAPI) -> None:
     """FastAPI turns any error raised while reading the body into a 400 "error parsing the body";
-    when the cause is ours (the streaming body limit's 413), answer with the cause."""
+    when the cause is ours (the streaming body limit's 413), answer with the cause; when it is a
+    body that does not decode (not UTF-8), the 422 of any body that is not JSON, which says what
+    to send (a 400 is in no operation's documented statuses)."""
     http_handler = _handler(app, StarletteHTTPException)
     domain_handler = _handler(app, DomainError)
+    validation_handler = _handler(app, RequestValidationError)
 
     async def handler(request: Request, exc: Exception) -> Response:
         if isinstance(exc.__cause__, DomainError):
             return await domain_handler(request, exc.__cause__)
+        if (
+            isinstance(exc, StarletteHTTPException)
+            and exc.status_code == 400
+            and isinstance(exc.__cause__, ValueError)
+        ):
+            invalid = [{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error", "input": {}}]
+            return await validation_handler(request, RequestValidationError(invalid))
         return await http_handler(request, exc)
 
     app.add_exception_handler(StarletteHTTPException, handler)

@@ -23,10 +23,10 @@ The problem shape itself (``Problem``) is documented here once; every error stat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import orjson
 from pydantic import TypeAdapter
 
 from vncomply.kit.errors import (
@@ -209,18 +209,26 @@ def body_example(route: Any) -> Any:
 
 
 def body_shape(route: Any) -> str | None:
-    """What a route's JSON body looks like, for a message telling a caller what to send: its
-    documented example, else its required fields with placeholders. None without a body."""
+    """What a route's JSON body looks like, for a message telling a caller what to send: the
+    route's documented example, else its model's first, else its required fields with
+    placeholders. None without a body."""
     example = body_example(route)
     if example is not None:
-        return orjson.dumps(example).decode()
+        return _readable(example)
     field = getattr(route, "body_field", None)
     if field is None:
         return None
     schema = TypeAdapter(field.field_info.annotation).json_schema()
+    if schema.get("examples"):
+        return _readable(schema["examples"][0])
     required = schema.get("required", [])
     props = schema.get("properties", {})
     return "{" + ", ".join(f'"{name}": {_placeholder(props.get(name, {}))}' for name in required) + "}"
+
+
+def _readable(value: Any) -> str:
+    # Spaced as a person would type it (orjson's compact form is harder to read in a message).
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _placeholder(prop: dict[str, Any]) -> str:
