@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     # Webhooks: hosts/CIDRs exempt from the SSRF guard (tests use loopback receivers).
     webhook_allow_private: Annotated[list[str], NoDecode] = []
     webhook_timeout_seconds: float = 10.0
+    # How long a claimed delivery stays leased to its sender: after a crash it is sent again once
+    # this has passed. Keep it above what a claimed batch can take (CLAIM_BATCH / lanes x timeout).
+    webhook_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
     disclosure_package_days: int = Field(default=7, ge=1, le=90)
 
     @model_validator(mode="before")

@@ -3,7 +3,7 @@
 1. ``fan_out``: claim undispatched outbox events (``FOR UPDATE SKIP LOCKED``), add one delivery per
    subscribed enabled endpoint, mark the events dispatched — one transaction.
 2. ``claim``: take due deliveries ``FOR UPDATE SKIP LOCKED``, mark them ``delivering`` with a lease
-   (``next_attempt_at = now + LEASE``), count the attempt, commit. Nothing is held open while we
+   (``next_attempt_at = now + lease()``), count the attempt, commit. Nothing is held open while we
    talk to the network.
 3. ``send``: POST concurrently (bounded), to the address the SSRF guard checked.
 4. ``record``: delivered, or the next attempt on the backoff schedule, or failed; endpoints that
@@ -52,7 +52,6 @@ BACKOFF = [
     timedelta(hours=24),
 ]
 MAX_ATTEMPTS = 1 + len(BACKOFF)
-LEASE = timedelta(seconds=60)
 DISABLE_AFTER = timedelta(hours=24)
 FANOUT_BATCH = 1000
 CLAIM_BATCH = 500
@@ -69,6 +68,11 @@ def _ssl_context() -> ssl.SSLContext:
     if _ssl is None:
         _ssl = httpx.create_ssl_context()
     return _ssl
+
+
+def lease() -> timedelta:
+    """How long a claimed delivery belongs to its sender (``VNCOMPLY_WEBHOOK_LEASE_SECONDS``)."""
+    return timedelta(seconds=get_settings().webhook_lease_seconds)
 
 
 def next_delay(attempts: int) -> timedelta | None:
@@ -172,7 +176,7 @@ RETURNING d.id, d.event_id, d.endpoint_id, d.attempts
 
 async def claim(session: AsyncSession, now: datetime, limit: int = CLAIM_BATCH) -> list[Job]:
     """Lease due deliveries (the caller commits before sending) and build their requests."""
-    leased = (await session.execute(_CLAIM, {"now": now, "limit": limit, "lease": now + LEASE})).all()
+    leased = (await session.execute(_CLAIM, {"now": now, "limit": limit, "lease": now + lease()})).all()
     if not leased:
         return []
     endpoints = {
