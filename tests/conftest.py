@@ -72,6 +72,9 @@ def test_database(servers: tuple[str, str]) -> Iterator[str]:
         VNCOMPLY_REDIS_URL=redis_url,
         VNCOMPLY_REDIS_KEY_PREFIX=f"vnctest{RUN_ID}",
         VNCOMPLY_WEBHOOK_ALLOW_PRIVATE="127.0.0.1/32,::1/128,localhost",
+        # Every test client calls from one address: the per-address limit on failed
+        # authentications would otherwise couple unrelated tests (tests/auth/test_gate.py sets its own).
+        VNCOMPLY_AUTH_FAILURE_LIMIT="100000,100000",
     )
     from vncomply.config import reset_settings
 
@@ -124,6 +127,12 @@ async def db(db_connection: object) -> AsyncIterator[object]:
     )
     dbmod.use_sessionmaker(maker)
     auth_service.clear_cache()
+    # Per-process limiter state (refused addresses, token leases) must not leak between tests.
+    from vncomply.auth import gate
+    from vncomply.kit import ratelimit
+
+    gate.forget()
+    ratelimit.forget_leases()
     async with maker() as session:
         yield session
     await dbmod.dispose_engine()

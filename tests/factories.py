@@ -66,12 +66,17 @@ async def make_key(
     *,
     platform_id: uuid.UUID | None = None,
     authority_id: uuid.UUID | None = None,
+    holder: str | None = None,
 ) -> tuple[uuid.UUID, str]:
+    """An API key; an officer key's holder defaults to a person of its own (two keys, two people)."""
+    if role is Role.officer and holder is None:
+        holder = f"Officer {uuid.uuid4().hex[:8]}"
     key, raw = await auth_service.create_key(
         db,
         SYSTEM,
         role=role,
         name=f"test {role}",
+        holder=holder,
         platform_id=platform_id,
         authority_id=authority_id,
     )

@@ -144,6 +144,11 @@ async def test_platform_authority_and_scoped_keys(api: httpx.AsyncClient) -> Non
     assert authority["code"] == "ABEI"
 
     code, out, err = await _vncomply("api-key", "create", "--role", "officer", "--platform", platform["id"])
+    assert code == 1  # an officer key names its holder
+    assert "holder" in err
+    code, out, err = await _vncomply(
+        "api-key", "create", "--role", "officer", "--platform", platform["id"], "--holder", "Trần Thị Bình"
+    )
     assert code == 0, err
     officer = out.strip().splitlines()[-1]
     r = await api.get(f"/v1/platforms/{platform['id']}", headers=auth(officer))

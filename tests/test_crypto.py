@@ -126,8 +126,27 @@ def test_from_spec_explicit_active_and_whitespace() -> None:
     ],
 )
 def test_from_spec_errors(spec: str, active: str | None, match: str) -> None:
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=match) as err:
         KeyRing.from_spec(spec, active)
+    # The message points at an entry by position and quotes nothing of the spec: a mistyped
+    # ring (a key where the id belongs) must not reach a log through its error.
+    for part in (K1, K2, K1[:8], "bad id", "k9"):
+        assert part not in str(err.value)
+
+
+def test_from_spec_never_echoes_a_key_pasted_as_the_id() -> None:
+    with pytest.raises(ValueError, match="entry 2") as err:
+        KeyRing.from_spec(f"k1:{K1},{K2}:k2")
+    assert K2 not in str(err.value)
+    assert K2[:8] not in str(err.value)
+
+
+def test_key_header_is_the_prefix_of_every_blob_under_that_key() -> None:
+    from vncomply.kit.crypto import key_header
+
+    blob = encrypt(RING, "x", AAD)
+    assert blob.startswith(key_header("k1"))
+    assert not blob.startswith(key_header("k10"))  # the id's length is part of the header
 
 
 def test_repr_hides_keys() -> None:

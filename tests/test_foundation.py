@@ -11,13 +11,17 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from tests.factories import admin_key, auth
 from vncomply.app import create_app
+from vncomply.audit import service as audit
+from vncomply.auth.deps import AnyRole
+from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.kit.db import SessionDep
+from vncomply.kit.errors import Conflict
 
 PROBLEM = "application/problem+json"
 
@@ -321,6 +325,52 @@ async def test_commit_error_on_a_real_route_is_500(real_commits, monkeypatch) ->
     monkeypatch.undo()
     async with maker() as s:
         assert (await s.execute(text("select count(*) from platforms"))).scalar_one() == 0
+
+
+def _refusing_app() -> FastAPI:
+    """A route whose refusal leaves a trace (an audit record) and then raises: marked as committing
+    or not, idempotent (so the claim's fate shows too)."""
+    app = create_app()
+    router = APIRouter(route_class=IdempotentRoute)
+
+    @router.post("/_test/refuse/{mode}", status_code=201)
+    @idempotent
+    async def refuse(mode: str, session: SessionDep, actor: AnyRole) -> dict[str, str]:
+        audit.record(session, actor, "test.refused", "test", mode, None, {"mode": mode})
+        error = Conflict(f"refused ({mode})")
+        raise error.committing() if mode == "keep" else error
+
+    app.include_router(router)
+    return app
+
+
+async def test_a_committing_error_keeps_its_side_effects_and_answers_its_problem(real_commits) -> None:
+    """kit.errors: an error marked as committing is answered as its problem after the request's
+    writes commit; an unmarked one rolls them back. The idempotency claim is never kept for it:
+    a retry with the same key runs again instead of waiting on a request that is over."""
+    from vncomply.auth import service as auth_service
+    from vncomply.kit.principal import Role
+
+    maker = real_commits
+    async with maker() as s:
+        _, key = await auth_service.create_key(s, None, role=Role.admin, name="t")
+        await s.commit()
+    headers = {**auth(key), "Idempotency-Key": "k-1"}
+    async with _client(_refusing_app()) as c:
+        kept = await c.post("/_test/refuse/keep", headers=headers)
+        again = await c.post("/_test/refuse/keep", headers=headers)
+        dropped = await c.post("/_test/refuse/drop", headers={**auth(key), "Idempotency-Key": "k-2"})
+    for r, mode in ((kept, "keep"), (again, "keep"), (dropped, "drop")):
+        body = _problem(r, 409)
+        assert body["detail"] == f"refused ({mode})"
+        assert body["instance"] == f"/_test/refuse/{mode}"
+    async with maker() as s:
+        modes = (
+            await s.execute(text("SELECT resource_id FROM audit_events WHERE action = 'test.refused'"))
+        ).scalars()
+        assert sorted(modes) == ["keep", "keep"]
+        claims = await s.execute(text("SELECT count(*) FROM idempotency_records"))
+        assert claims.scalar_one() == 0
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,15 +13,17 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vncomply import __version__, registry
+from vncomply.auth.gate import AuthGate
 from vncomply.config import get_settings
 from vncomply.identities.fastpath import PermissionFastPath
 from vncomply.kit.db import dispose_engine
 from vncomply.kit.errors import DomainError
+from vncomply.kit.headers import SecurityHeadersMiddleware
 from vncomply.kit.logs import configure_logging
-from vncomply.kit.middleware import RequestContextMiddleware
-from vncomply.kit.problems import install_problem_handlers
+from vncomply.kit.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from vncomply.kit.problems import install_problem_handlers, log_unhandled
 from vncomply.kit.redis import close_redis
-from vncomply.registry import STREAMING_PATHS
+from vncomply.registry import STREAMING_ROUTES
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
@@ -37,7 +39,8 @@ authorities' takedown, block and disclosure orders, and every statutory clock.
 
 Authenticate with `Authorization: Bearer vnc_…`. Errors are RFC 9457 `application/problem+json`.
 Creating POSTs accept `Idempotency-Key`. Lists use cursor pagination (`limit`, `cursor` →
-`next_cursor`). All times are UTC (ISO 8601).
+`next_cursor`). All times are ISO 8601 with a time zone (`2026-11-25T08:00:00Z` or
+`2026-11-25T15:00:00+07:00`; a time without one is a 422) and are answered in UTC.
 """
 
 
@@ -65,7 +68,10 @@ class UnhandledErrorMiddleware:
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:
             if started:
-                raise
+                # Too late for a problem response; logged here (request id, no message), not
+                # re-raised: the server's own log of it would print the message, which may be PII.
+                log_unhandled(exc, path=scope["path"])
+                return
             response = await self.handler(Request(scope), exc)
             await response(scope, receive, send)
 
@@ -116,14 +122,19 @@ def create_app() -> FastAPI:
 
 
 class VncomplyAPI(FastAPI):
-    """FastAPI with our own layers *outside* Starlette's: request id, metrics and the body limit,
-    then the permission check's fast path (identities/fastpath.py), which answers most checks
-    without entering Starlette's error, telemetry and exception middlewares at all."""
+    """FastAPI with our own layers *outside* Starlette's, outermost first: request id and metrics;
+    the permission check's fast path (identities/fastpath.py), which answers most checks without
+    entering the rest at all; the edge gate (auth/gate.py), which refuses a request without a valid
+    key before its body is read; the body limit; then FastAPI."""
 
     def build_middleware_stack(self) -> ASGIApp:
         settings = get_settings()
-        inner = PermissionFastPath(super().build_middleware_stack())
-        guarded = UnhandledErrorMiddleware(inner, handler=_handler(self, Exception))
-        return RequestContextMiddleware(
-            guarded, max_body_bytes=settings.max_body_bytes, streaming_paths=STREAMING_PATHS
+        routes = registry.routes()
+        streaming = {route: getattr(settings, name) for route, name in STREAMING_ROUTES.items()}
+        limited = BodyLimitMiddleware(
+            super().build_middleware_stack(), settings.max_body_bytes, streaming=streaming
         )
+        inner = PermissionFastPath(AuthGate(limited, routes), routes)
+        guarded = UnhandledErrorMiddleware(inner, handler=_handler(self, Exception))
+        context = RequestContextMiddleware(guarded)
+        return SecurityHeadersMiddleware(context)  # outermost: every response, fast path included

@@ -18,6 +18,7 @@ from vncomply.kit.domain import PARTS, Domain
 if TYPE_CHECKING:
     from fastapi import APIRouter
     from sqlalchemy import MetaData
+    from starlette.routing import BaseRoute
 
 # The order is the order of the routers (and of the OpenAPI tags).
 DOMAINS: tuple[str, ...] = (
@@ -36,8 +37,10 @@ DOMAINS: tuple[str, ...] = (
     "deadlines",
 )
 
-# Routes that stream large bodies and enforce their own limits.
-STREAMING_PATHS: tuple[str, ...] = ("/v1/identities/bulk",)
+# Routes that stream large bodies and enforce their own limits, by exact method and path (a prefix
+# would exempt e.g. PUT /v1/identities/bulk, which is PUT /v1/identities/{account_id}), each with the
+# setting that caps its body.
+STREAMING_ROUTES: dict[tuple[str, str], str] = {("POST", "/v1/identities/bulk"): "bulk_max_bytes"}
 
 
 def _package(name: str) -> str:
@@ -81,6 +84,11 @@ def openapi_tags() -> list[dict[str, str]]:
 
 def routers() -> list[APIRouter]:
     return [importlib.import_module(m).router for m in parts("router")]
+
+
+def routes() -> list[BaseRoute]:
+    """Every domain route (the routers carry full paths: they are included without a prefix)."""
+    return [route for router in routers() for route in router.routes]
 
 
 def metadata() -> MetaData:

@@ -2,21 +2,28 @@
 
 Deadlines never ride on ETA/countdown tasks (a Redis broker redelivers them after the visibility
 timeout and loses them with the worker): beat runs short sweeps, PostgreSQL holds the clocks.
+
+Every task has a time limit (``VNCOMPLY_TASK_SOFT_TIME_LIMIT_SECONDS``/``_TIME_LIMIT_SECONDS``): at
+the soft one the running coroutine is cancelled, so its transaction rolls back and the next sweep
+picks the rows up; at the hard one Celery replaces the worker process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from celery import Celery
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from vncomply.config import get_settings
 from vncomply.registry import task_modules
 
 T = TypeVar("T")
+PURGE_INTERVAL = 300.0
 
 
 def _make_app() -> Celery:
@@ -34,6 +41,8 @@ def _make_app() -> Celery:
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
+        task_soft_time_limit=s.task_soft_time_limit_seconds,
+        task_time_limit=s.task_time_limit_seconds,
         beat_schedule=beat_schedule(s.sweep_interval_seconds),
     )
     return app
@@ -50,6 +59,17 @@ def beat_schedule(sweep_interval: float) -> dict[str, dict[str, Any]]:
             "schedule": sweep_interval,
             "options": {"expires": sweep_interval},
         },
+        # Retention: what is kept only for a while (replayable replies, spent one-time codes).
+        "idempotency-purge": {
+            "task": "vncomply.idempotency.purge",
+            "schedule": PURGE_INTERVAL,
+            "options": {"expires": PURGE_INTERVAL},
+        },
+        "phone-verifications-purge": {
+            "task": "vncomply.identities.purge_verifications",
+            "schedule": PURGE_INTERVAL,
+            "options": {"expires": PURGE_INTERVAL},
+        },
     }
 
 
@@ -61,7 +81,20 @@ def run_async(func: Callable[[], Awaitable[T]]) -> T:
     global _loop
     if _loop is None or _loop.is_closed():
         _loop = asyncio.new_event_loop()
-    return _loop.run_until_complete(func())
+    task = _loop.create_task(_awaited(func))
+    try:
+        return _loop.run_until_complete(task)
+    except SoftTimeLimitExceeded:
+        # Raised by Celery's signal handler wherever the loop was: cancel the coroutine and let it
+        # unwind (sessions roll back, connections go back to the pool) before the task fails.
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            _loop.run_until_complete(task)
+        raise
+
+
+async def _awaited(func: Callable[[], Awaitable[T]]) -> T:
+    return await func()
 
 
 @worker_process_init.connect

@@ -1,48 +1,9 @@
-from __future__ import annotations
+"""Per-key rate limits (the Idempotency-Key tests are in tests/idempotency/)."""
 
-from datetime import timedelta
+from __future__ import annotations
 
 from tests.factories import admin_key, auth
 from vncomply.config import get_settings
-from vncomply.idempotency.models import IdempotencyRecord
-from vncomply.kit import clock
-
-BODY = {"code": "DIC-HANOI", "name": "Hanoi DIC", "kind": "provincial", "platforms": "all"}
-
-
-async def test_idempotent_replay_conflict_and_in_flight(client, db) -> None:
-    admin = await admin_key(db)
-    h = {**auth(admin), "Idempotency-Key": "create-dic-1"}
-    first = await client.post("/v1/authorities", headers=h, json=BODY)
-    assert first.status_code == 201
-    again = await client.post("/v1/authorities", headers=h, json=BODY)
-    assert again.status_code == 201
-    assert again.headers["idempotent-replayed"] == "true"
-    assert again.json() == first.json()
-
-    other = await client.post("/v1/authorities", headers=h, json={**BODY, "name": "changed"})
-    assert other.status_code == 422
-    assert "different request body" in other.json()["detail"]
-
-    # Replays expire after 24 h: the key may then be reused (here: conflict on the unique code).
-    clock.advance(timedelta(hours=25))
-    r = await client.post("/v1/authorities", headers=h, json=BODY)
-    assert r.status_code == 409
-    assert "already exists" in r.json()["detail"]
-
-
-async def test_failed_request_releases_its_idempotency_key(client, db) -> None:
-    admin = await admin_key(db)
-    h = {**auth(admin), "Idempotency-Key": "k-2"}
-    bad = await client.post(
-        "/v1/authorities", headers=h, json={**BODY, "platforms": ["00000000-0000-0000-0000-000000000001"]}
-    )
-    assert bad.status_code == 422
-    ok = await client.post(
-        "/v1/authorities", headers=h, json={**BODY, "platforms": ["00000000-0000-0000-0000-000000000001"]}
-    )
-    assert ok.status_code == 422  # re-evaluated, not replayed
-    assert "idempotent-replayed" not in ok.headers
 
 
 async def test_rate_limit_429_with_headers(client, db, monkeypatch) -> None:
@@ -75,46 +36,3 @@ async def test_api_serves_when_redis_is_down(client, db, monkeypatch) -> None:
     await redis_client.close_redis()
     metrics = (await client.get("/metrics")).text
     assert 'vncomply_redis_failures_total{what="rate_limit"}' in metrics
-
-
-async def test_concurrent_duplicate_gets_409(committed) -> None:
-    """Real connections: the first request's claim is uncommitted when the duplicate arrives."""
-    import hashlib
-
-    import httpx
-
-    from vncomply.app import create_app
-    from vncomply.auth import service as auth_service
-    from vncomply.kit.principal import Role
-
-    async with committed() as s:
-        key, raw = await auth_service.create_key(s, None, role=Role.admin, name="t")
-        await s.commit()
-    body = b'{"code":"X1","name":"x","kind":"ministry"}'
-    digest = hashlib.sha256(b"POST /v1/authorities\n" + body).digest()
-    app = create_app()
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with committed() as first, httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-        first.add(
-            IdempotencyRecord(
-                key_id=key.id,
-                idem_key="dup",
-                request_hash=digest,
-                state="in_progress",
-                created_at=clock.now(),
-            )
-        )
-        await first.flush()  # holds the row lock, like a request still running
-        r = await c.post(
-            "/v1/authorities",
-            content=body,
-            headers={**auth(raw), "Idempotency-Key": "dup", "Content-Type": "application/json"},
-        )
-        assert r.status_code == 409, r.text
-        await first.rollback()
-        r = await c.post(
-            "/v1/authorities",
-            content=body,
-            headers={**auth(raw), "Idempotency-Key": "dup", "Content-Type": "application/json"},
-        )
-        assert r.status_code == 201

@@ -145,3 +145,30 @@ async def test_malformed_cursor_is_422_not_500(app, client, db) -> None:
             for cursor in bad:
                 r = await client.get(path, headers=auth(key), params={"cursor": encode(cursor)})
                 assert r.status_code in (401, 403, 422), (path, cursor, r.status_code, r.text)
+
+
+async def test_an_officer_key_names_its_holder(client, db) -> None:
+    """Four eyes are two people: an officer key is issued to a person, named on the key."""
+    admin = await admin_key(db)
+    pid = await make_platform(db)
+    body = {"role": "officer", "platform_id": str(pid), "name": "compliance laptop"}
+    r = await client.post("/v1/api-keys", headers=auth(admin), json=body)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "holder"
+    r = await client.post("/v1/api-keys", headers=auth(admin), json={**body, "holder": "  Trần Thị Bình "})
+    assert r.status_code == 201, r.text
+    assert r.json()["holder"] == "Trần Thị Bình"
+    listed = (await client.get("/v1/api-keys", headers=auth(admin))).json()["items"]
+    assert [k["holder"] for k in listed if k["id"] == r.json()["id"]] == ["Trần Thị Bình"]
+    # A machine key names no one (it may).
+    r = await client.post(
+        "/v1/api-keys", headers=auth(admin), json={"role": "platform", "platform_id": str(pid), "name": "b"}
+    )
+    assert r.status_code == 201
+    assert r.json()["holder"] is None
+
+
+def test_holders_compare_as_people() -> None:
+    assert auth_service.same_person("Trần Thị Bình", "  trần  THỊ bình")
+    assert auth_service.same_person("Tra\u0300n", "Tr\u00e0n")  # decomposed and composed accents
+    assert not auth_service.same_person("Trần Thị Bình", "Trần Thị Bích")

@@ -5,20 +5,21 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 import vncomply.blocks.deadline  # noqa: F401  (registers the handler with the engine)
 from tests.blocks.helpers import T0, blocks_of, events_of, violate, violation_body
 from tests.factories import auth, make_authority, platform_keys
 from tests.identities.helpers import body as identity_body
-from vncomply.blocks.deadline import NAME
+from vncomply.blocks.deadline import HANDLER_NAME
+from vncomply.blocks.models import Violation
 from vncomply.deadlines.engine import sweep
 from vncomply.kit import clock
 from vncomply.platforms.models import Platform
 
 
 async def _sweep() -> int:
-    return (await sweep(None, clock.now(), names=[NAME], record=False)).processed
+    return (await sweep(None, clock.now(), names=[HANDLER_NAME], record=False)).processed
 
 
 async def test_fifth_violation_in_30_days_locks_for_7_days(client, db) -> None:
@@ -209,12 +210,28 @@ async def test_manual_violation_validation(client, db) -> None:
         headers=auth(k.officer),
         json=violation_body(uuid.UUID(int=1)),
     )
-    assert r.status_code == 422
-    assert r.json()["errors"][0]["field"] == "authority_id"
+    assert r.status_code == 404  # as `addressable` answers everywhere for an unknown authority
+    assert str(uuid.UUID(int=1)) in r.json()["detail"]
     r = await client.post("/v1/violations", headers=auth(k.platform), json=violation_body(aid))
     assert r.status_code == 403
     r = await client.post("/v1/violations", headers=auth(akey), json=violation_body(aid))
     assert r.status_code == 403
+
+
+async def test_manual_violation_names_only_an_authority_that_may_address_the_platform(client, db) -> None:
+    """An officer cannot pin a violation (and so a lock) on an authority that could not have sent
+    the order: the same `addressable` check as the authority's own orders, the same 404."""
+    clock.set_now(T0)
+    k = await platform_keys(db)
+    other = await platform_keys(db, "OtherSocial")
+    elsewhere, _ = await make_authority(db, "DTTT-HN", [other.platform_id])  # addresses only `other`
+    r = await client.post("/v1/violations", headers=auth(k.officer), json=violation_body(elsewhere))
+    assert r.status_code == 404, r.text
+    assert r.json()["detail"] == (f"No platform with id {k.platform_id} is addressable by this authority.")
+    assert (await db.scalars(select(Violation).where(Violation.platform_id == k.platform_id))).all() == []
+    # The other platform's officer may name it.
+    r = await client.post("/v1/violations", headers=auth(other.officer), json=violation_body(elsewhere))
+    assert r.status_code == 201, r.text
 
 
 async def test_switching_to_the_draft_profile_is_a_data_change(db, monkeypatch) -> None:

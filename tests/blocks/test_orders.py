@@ -7,13 +7,13 @@ from datetime import timedelta
 import vncomply.blocks.deadline  # noqa: F401  (registers the handler with the engine)
 from tests.blocks.helpers import T0, events_of, order_body, violate
 from tests.factories import auth, make_authority, platform_keys
-from vncomply.blocks.deadline import NAME
+from vncomply.blocks.deadline import HANDLER_NAME
 from vncomply.deadlines.engine import sweep
 from vncomply.kit import clock
 
 
 async def _sweep() -> int:
-    return (await sweep(None, clock.now(), names=[NAME], record=False)).processed
+    return (await sweep(None, clock.now(), names=[HANDLER_NAME], record=False)).processed
 
 
 async def test_authority_orders_a_temporary_block(client, db) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.disclosures.conftest import T0, World, create, decide, request_body
 from tests.factories import auth
 from vncomply.deadlines.engine import sweep
-from vncomply.disclosures.deadline import HANDLER
+from vncomply.disclosures.deadline import HANDLER_NAME
 from vncomply.kit import clock
 
 
@@ -29,7 +29,7 @@ async def _events(db: AsyncSession, world: World) -> list[tuple[str, dict[str, A
 
 async def _sweep_at(at: datetime) -> int:
     clock.set_now(at)
-    return (await sweep(now=at, names=[HANDLER], record=False)).processed
+    return (await sweep(now=at, names=[HANDLER_NAME], record=False)).processed
 
 
 async def test_reminders_and_overdue(db: AsyncSession, client: httpx.AsyncClient, world: World) -> None:

@@ -183,14 +183,37 @@ async def test_refused_fetches_are_audited_too(
 ) -> None:
     """Before approval (409) and after expiry (410) the fetch fails, and the attempt is on record."""
     req = await create(client, world.key_a, request_body(world.a.platform_id))
+    path = f"/v1/disclosure-requests/{req['id']}/package"
     early = await package(client, world.key_a, str(req["id"]))
     assert early.status_code == 409
-    assert early.json()["current_state"] == "pending_review"
+    assert early.headers["content-type"].startswith("application/problem+json")
+    assert early.json() == {
+        "type": "https://vncomply.dev/problems/illegal-transition",
+        "title": "Not possible in the current state",
+        "status": 409,
+        "detail": "No package: the request is pending_review; a package exists only once an officer "
+        "has approved the request (approved or partially_approved).",
+        "instance": path,
+        "request_id": early.headers["x-request-id"],
+        "current_state": "pending_review",
+    }
     r = await decide(client, world.a.officer, str(req["id"]), decision="approve")
     assert r.status_code == 200
+    expires = r.json()["package_expires_at"]
     clock.advance(timedelta(days=get_settings().disclosure_package_days))
     late = await package(client, world.key_a, str(req["id"]))
     assert late.status_code == 410
+    assert late.json() == {
+        "type": "https://vncomply.dev/problems/gone",
+        "title": "No longer available",
+        "status": 410,
+        "detail": f"The package for this request was available until {expires.replace('Z', '+00:00')} "
+        "and has expired; ask the platform's compliance officer through a new request if you still "
+        "need the data.",
+        "instance": path,
+        "request_id": late.headers["x-request-id"],
+    }
+    assert late.headers["cache-control"] == "no-store"  # every response: kit/headers.py
     rows = (
         await db.execute(
             text(

@@ -213,3 +213,59 @@ async def test_two_officers_a_first_rejection_is_final(client: httpx.AsyncClient
     req = await create(client, world2.key_a, request_body(world2.a.platform_id))
     r = await decide(client, world2.a.officer, req["id"], decision="reject", reason="No basis")
     assert r.json()["status"] == "rejected"
+
+
+async def test_two_keys_of_one_person_are_one_officer(
+    db: AsyncSession, client: httpx.AsyncClient, world2: World
+) -> None:
+    """The two-officer rule counts people: a second key held by the first approver (however the
+    name is spelled in case and spacing) cannot confirm; another person can."""
+    w = world2
+    pid = w.a.platform_id
+    _, hoa = await make_key(db, Role.officer, platform_id=pid, holder="Nguyễn Thị Hoa")
+    _, hoa_phone = await make_key(db, Role.officer, platform_id=pid, holder="  nguyễn thị  HOA ")
+    _, binh = await make_key(db, Role.officer, platform_id=pid, holder="Trần Văn Bình")
+    req = await create(client, w.key_a, request_body(pid, fields=FIELDS))
+    assert (await decide(client, hoa, req["id"], decision="approve")).json()["status"] == (
+        "awaiting_second_approval"
+    )
+    for decision in ({"decision": "approve"}, {"decision": "reject", "reason": "changed my mind"}):
+        r = await decide(client, hoa_phone, req["id"], **decision)
+        assert r.status_code == 409, r.text
+        assert r.json()["current_state"] == "awaiting_second_approval"
+        assert "person who holds this key" in r.json()["detail"]
+    r = await decide(client, binh, req["id"], decision="approve")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "approved"
+
+
+async def test_a_key_naming_no_one_cannot_take_part_in_four_eyes(
+    db: AsyncSession, client: httpx.AsyncClient, world2: World
+) -> None:
+    """Officer keys issued before holders existed name no one: on a two-officer platform they
+    cannot approve (who they are is unknown); elsewhere they work as before."""
+    pid = world2.a.platform_id
+    legacy_id, legacy = await make_key(db, Role.officer, platform_id=pid)
+    await db.execute(text("UPDATE api_keys SET holder = NULL WHERE id = :i"), {"i": legacy_id})
+    _, other = await make_key(db, Role.officer, platform_id=pid)
+    req = await create(client, world2.key_a, request_body(pid, fields=FIELDS))
+    r = await decide(client, legacy, req["id"], decision="approve")
+    assert r.status_code == 403, r.text
+    assert "holder" in r.json()["detail"]
+    # A first approval made with such a key (before the upgrade) cannot be confirmed, only rejected.
+    assert (await decide(client, other, req["id"], decision="approve")).status_code == 200
+    await db.execute(
+        text("UPDATE disclosure_requests SET first_officer_key_id = :k WHERE id = :r"),
+        {"k": legacy_id, "r": req["id"]},
+    )
+    _, third = await make_key(db, Role.officer, platform_id=pid)
+    r = await decide(client, third, req["id"], decision="approve")
+    assert r.status_code == 409
+    assert "names no holder" in r.json()["detail"]
+    r = await decide(client, third, req["id"], decision="reject", reason="re-send it")
+    assert r.json()["status"] == "rejected"
+    # One officer suffices on a platform without the rule: a holderless key decides as before.
+    one_id, one = await make_key(db, Role.officer, platform_id=world2.b.platform_id)
+    await db.execute(text("UPDATE api_keys SET holder = NULL WHERE id = :i"), {"i": one_id})
+    req = await create(client, world2.key_a, request_body(world2.b.platform_id, fields=FIELDS))
+    assert (await decide(client, one, req["id"], decision="approve")).json()["status"] == "approved"

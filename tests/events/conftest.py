@@ -7,9 +7,10 @@ import base64
 import hashlib
 import hmac
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,13 @@ class Receiver:
     # Status codes to answer, in order; 200 once exhausted.
     statuses: list[int] = field(default_factory=list)
     always: int | None = None
+    # Accept the request and never answer (until `release` is set at teardown).
+    hang: bool = False
+    # Called with the request's number (1, 2, …) before answering, in the server's thread.
+    on_request: Callable[[int], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    release: threading.Event = field(default_factory=threading.Event)
+    arrived: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -41,10 +48,7 @@ class Receiver:
             return self.statuses.pop(0) if self.statuses else 200
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-
+def _start(rec: Receiver) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
@@ -52,6 +56,13 @@ def receiver() -> Iterator[Receiver]:
                 rec.requests.append(
                     Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 )
+                n = len(rec.requests)
+            rec.arrived.set()
+            if rec.on_request is not None:
+                rec.on_request(n)
+            if rec.hang:
+                rec.release.wait()
+                return
             status = rec.next_status()
             self.send_response(status)
             self.send_header("content-length", "2")
@@ -62,12 +73,32 @@ def receiver() -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True  # a hanging handler must not hold up teardown
     rec.port = server.server_address[1]
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    yield rec
-    server.shutdown()
-    server.server_close()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def receivers() -> Iterator[Callable[..., Receiver]]:
+    """Start as many receivers as a test needs: ``receivers(hang=True)``."""
+    started: list[tuple[Receiver, ThreadingHTTPServer]] = []
+
+    def make(**kw: Any) -> Receiver:
+        rec = Receiver(**kw)
+        started.append((rec, _start(rec)))
+        return rec
+
+    yield make
+    for rec, server in started:
+        rec.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def receiver(receivers: Callable[..., Receiver]) -> Receiver:
+    return receivers()
 
 
 def signature_valid(secret: str, headers: dict[str, str], body: bytes) -> bool:

@@ -231,7 +231,8 @@ async def test_crashed_worker_lease_expires_and_row_is_resent(client, db: AsyncS
     assert (await delivery.run_cycle()).sent == 0  # leased
     [d] = await deliveries(client, keys, ep_id)
     assert d["status"] == "delivering"
-    clock.advance(delivery.lease() + timedelta(seconds=1))
+    lease = datetime.fromisoformat(str(d["next_attempt_at"]))
+    clock.advance(lease - clock.now() + timedelta(seconds=1))
     await delivery.run_cycle()
     [d] = await deliveries(client, keys, ep_id)
     assert (d["status"], d["attempts"]) == ("delivered", 2)

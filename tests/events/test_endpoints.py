@@ -175,3 +175,17 @@ async def test_pull_feed(client, db: AsyncSession):
     assert [e["seq"] for e in both["items"]] == [2, 3]
     bad = await client.get("/v1/events", headers=h, params={"type": "nope"})
     assert bad.status_code == 422
+
+
+async def test_ssrf_refusal_never_shows_the_resolved_address(client, db: AsyncSession, monkeypatch):
+    monkeypatch.setattr(get_settings(), "webhook_allow_private", [])
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["10.20.30.40"]
+
+    monkeypatch.setattr(ssrf, "resolve", resolve)
+    keys = await platform_keys(db)
+    r = await client.post(EP, headers=auth(keys.platform), json={"url": "https://db.corp.example/hook"})
+    assert r.status_code == 422, r.text
+    assert "10.20.30.40" not in r.text
+    assert "db.corp.example resolves to a non-public address (private)" in r.json()["detail"]

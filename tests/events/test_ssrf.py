@@ -51,8 +51,13 @@ async def test_name_resolving_to_private_address(
 ) -> None:
     fake_dns(monkeypatch, {"internal.example.com": ["93.184.216.34", "10.1.2.3"]})
     # One private answer among public ones is enough to refuse (the connect could pick it).
-    with pytest.raises(ssrf.UnsafeUrl, match=r"10\.1\.2\.3, a private"):
+    with pytest.raises(
+        ssrf.UnsafeUrl, match=r"internal\.example\.com resolves to a non-public address"
+    ) as exc:
         await ssrf.check("https://internal.example.com/hook")
+    # ... and the refusal does not map the internal network for whoever registers URLs.
+    assert "10.1.2.3" not in str(exc.value)
+    assert "93.184" not in str(exc.value)
 
 
 async def test_public_name_accepted_and_pinned(no_allow_list: None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,3 +94,52 @@ async def test_prod_requires_https(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_malformed_urls(url: str) -> None:
     with pytest.raises(ssrf.UnsafeUrl):
         await ssrf.check(url)
+
+
+@pytest.mark.parametrize("port", [22, 5432, 6379, 8080, 9200])
+async def test_other_ports_refused(no_allow_list: None, monkeypatch: pytest.MonkeyPatch, port: int) -> None:
+    fake_dns(monkeypatch, {"hooks.example.com": ["93.184.216.34"]})
+    with pytest.raises(ssrf.UnsafeUrl, match=rf"port {port} is not allowed.*80, 443 or 8443"):
+        await ssrf.check(f"https://hooks.example.com:{port}/x")
+
+
+@pytest.mark.parametrize(
+    ("url", "port"),
+    [
+        ("https://h.example/x", 443),
+        ("http://h.example/x", 80),
+        ("https://h.example:8443/x", 8443),
+        ("http://h.example:443/x", 443),
+    ],
+)
+async def test_usual_ports_accepted(
+    no_allow_list: None, monkeypatch: pytest.MonkeyPatch, url: str, port: int
+) -> None:
+    fake_dns(monkeypatch, {"h.example": ["93.184.216.34"]})
+    assert (await ssrf.check(url)).port == port
+
+
+async def test_allow_listed_targets_may_use_any_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(get_settings(), "webhook_allow_private", ["10.9.0.0/16", "hooks.internal"])
+    fake_dns(monkeypatch, {"hooks.internal": ["192.168.7.7"], "via-net.example": ["10.9.3.3"]})
+    assert (await ssrf.check("http://hooks.internal:9000/x")).port == 9000
+    assert (await ssrf.check("http://10.9.1.1:9000/x")).port == 9000
+    assert (await ssrf.check("http://via-net.example:9000/x")).ip == "10.9.3.3"
+    # Allow-listing a network does not lift the port rule for public addresses.
+    with pytest.raises(ssrf.UnsafeUrl, match="port 9000"):
+        await ssrf.check("http://93.184.216.34:9000/x")
+
+
+@pytest.mark.parametrize("env", [Env.dev, Env.test, Env.prod])
+async def test_dev_refusals_name_the_allow_list_setting(
+    no_allow_list: None, monkeypatch: pytest.MonkeyPatch, env: Env
+) -> None:
+    monkeypatch.setattr(get_settings(), "env", env)
+    with pytest.raises(ssrf.UnsafeUrl) as private:
+        await ssrf.check("https://127.0.0.1/hook")
+    fake_dns(monkeypatch, {"hooks.example.com": ["93.184.216.34"]})
+    with pytest.raises(ssrf.UnsafeUrl) as port:
+        await ssrf.check("https://hooks.example.com:9000/hook")
+    for exc in (private, port):
+        # Only a developer can change settings; a tenant in prod is not told about them.
+        assert ("VNCOMPLY_WEBHOOK_ALLOW_PRIVATE" in str(exc.value)) is (env is Env.dev)

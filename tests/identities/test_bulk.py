@@ -96,19 +96,19 @@ async def test_chunks_are_atomic(client, db, monkeypatch):
 
     original = bulk._store
 
-    async def failing_store(session, actor, pending, superseded, res):
+    async def failing_store(actor, pending, superseded, res):
         calls["n"] += 1
         if calls["n"] == 2:  # the second chunk breaks inside the database
             monkeypatch.setattr(bulk, "_UPSERT", text("INSERT INTO identities SELECT 1/0"))
         else:
             monkeypatch.setattr(bulk, "_UPSERT", real)
-        await original(session, actor, pending, superseded, res)
+        await original(actor, pending, superseded, res)
 
     monkeypatch.setattr(bulk, "_store", failing_store)
     from vncomply.kit.principal import Principal, Role
 
     actor = Principal(k.platform_id, Role.platform, k.platform_id, None)
-    out = await bulk.ingest(db, actor, chunks(), chunk_size=3)
+    out = await bulk.ingest(actor, chunks(), chunk_size=3)
     assert (out.accepted, out.rejected) == (5, 3)
     assert [e.line for e in out.errors] == [4, 5, 6]
     stored = (await db.execute(text("SELECT account_id FROM identities ORDER BY 1"))).scalars().all()
@@ -205,9 +205,10 @@ async def test_needs_ndjson_content_type(client, db):
     assert r.status_code == 401
 
 
-async def test_a_stream_that_breaks_mid_way_stores_nothing(committed):
+async def test_a_stream_that_breaks_mid_way_keeps_only_whole_chunks(committed):
     """The client goes away after two and a half chunks: the chunk being stored is stopped, the
-    error reaches the request (whose transaction then rolls back) and no task is left behind."""
+    error reaches the request, no task is left behind, and what is stored is whole chunks only
+    (each chunk is its own transaction: the one stored before the break stays)."""
     import asyncio
 
     from starlette.requests import ClientDisconnect
@@ -225,14 +226,14 @@ async def test_a_stream_that_breaks_mid_way_stores_nothing(committed):
             yield line(f"b{i}", phone_number=phone(i)) + b"\n"
         raise ClientDisconnect()
 
-    async with committed() as s:
-        with pytest.raises(ClientDisconnect):
-            await bulk.ingest(s, actor, breaks(), chunk_size=10)
-        await s.rollback()
+    with pytest.raises(ClientDisconnect):
+        await bulk.ingest(actor, breaks(), chunk_size=10)
     others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     assert not [t for t in others if "_store" in repr(t.get_coro())]
     async with committed() as s:
-        assert (await s.execute(text("SELECT count(*) FROM identities"))).scalar() == 0
+        stored = (await s.execute(text("SELECT account_id FROM identities"))).scalars().all()
+    assert len(stored) in (10, 20)  # the first chunk, and the second if it was done before the break
+    assert set(stored) == {f"b{i}" for i in range(len(stored))}
 
 
 def _reference_lines(body: bytes, limit: int) -> list[tuple[int, bytes | None]]:
@@ -289,3 +290,63 @@ async def test_copy_types_match_the_table(db):
     same = {"varchar": "text", "bool": "bool", "uuid": "uuid", "bytea": "bytea", "date": "date"}
     for column, udt in actual.items():
         assert same.get(udt, udt) == COPY_TYPES[column], column
+
+
+async def test_every_invalid_value_refuses_only_its_own_line(client, db):
+    """A zone-less time (once a 500 for the whole upload) or a control character (once a DataError
+    that refused its whole chunk with "resend it") is that line's problem alone, named by field."""
+    k = await platform_keys(db)
+    verification = {"method": "sms_otp", "verified_at": "2026-11-25T01:00:00Z"}
+    bad = {
+        "naive": {"verification": {**verification, "verified_at": "2026-11-25T08:00:00"}},
+        "bare-date": {"verification": {**verification, "verified_at": "2026-11-25"}},
+        "nul-reference": {"verification": {**verification, "reference": "ref\x00x"}},
+        "esc-name": {"full_name": "Nguy\x1bn Van An"},
+        "tab-phone": {"phone_number": "0912\t345678"},
+        "far-birth": {"date_of_birth": "9999-12-31"},
+    }
+    payload = b"\n".join(
+        [line("ok-1"), *(line(acc, **over) for acc, over in bad.items()), line("ok-2", phone_number=phone(2))]
+    )
+    r = await client.post("/v1/identities/bulk", content=payload, headers={**auth(k.platform), **NDJSON})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["accepted"], out["rejected"]) == (2, len(bad))
+    problems = {e["account_id"]: e["problem"] for e in out["errors"]}
+    assert problems["naive"].startswith("verification.verified_at: must be a date and time with a time zone")
+    assert problems["bare-date"].startswith("verification.verified_at: ")
+    assert problems["nul-reference"].startswith("verification.reference: must not contain control characters")
+    assert problems["esc-name"].startswith("full_name: ")
+    assert problems["tab-phone"].startswith("phone_number: must be on one line")
+    assert problems["far-birth"].startswith("date_of_birth: ")
+    assert not any("resend" in p for p in problems.values())
+    assert "345678" not in r.text
+    stored = (await db.execute(text("SELECT account_id FROM identities ORDER BY 1"))).scalars().all()
+    assert stored == ["ok-1", "ok-2"]
+
+
+async def test_a_line_that_meets_a_bug_is_refused_alone_and_logged(client, db, monkeypatch, capsys):
+    k = await platform_keys(db)
+    real = bulk.prepare
+
+    def prepare(platform_id, account_id, body, **kw):  # type: ignore[no-untyped-def]
+        if account_id == "boom":
+            raise TypeError(f"cannot compare {body.phone_number}")
+        return real(platform_id, account_id, body, **kw)
+
+    monkeypatch.setattr(bulk, "prepare", prepare)
+    payload = b"\n".join([line("ok-1"), line("boom"), line("ok-2", phone_number=phone(2))])
+    r = await client.post(
+        "/v1/identities/bulk",
+        content=payload,
+        headers={**auth(k.platform), **NDJSON, "X-Request-ID": "rid-bulk-bug"},
+    )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["accepted"], out["rejected"]) == (2, 1)
+    assert out["errors"][0]["account_id"] == "boom"
+    assert "could not be processed" in out["errors"][0]["problem"]
+    logged = capsys.readouterr().out
+    for sign in ("unhandled_exception", "rid-bulk-bug", "TypeError"):
+        assert sign in logged, sign
+    assert "0912345678" not in logged

@@ -161,3 +161,32 @@ async def test_http_provider_retries(monkeypatch):
 
 async def _no_sleep(_: float) -> None:
     return None
+
+
+async def test_a_wrong_code_is_a_typed_422_whose_spent_attempt_commits(client, db):
+    """The wrong-code answer is raised as ``WrongCode`` (a committing error, kit.errors): the same
+    problem body as ever (plus ``instance``, as every problem has), and the attempt and its audit
+    record are kept although the answer is an error."""
+    k = await platform_keys(db)
+    vid = (await _start(client, k.platform)).json()["id"]
+    wrong = "000000" if last_code() != "000000" else "111111"
+    path = f"/v1/phone-verifications/{vid}/confirm"
+    r = await client.post(path, json={"code": wrong}, headers=auth(k.platform))
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json() == {
+        "type": "https://vncomply.dev/problems/wrong-code",
+        "title": "Your request is not valid",
+        "status": 422,
+        "detail": "The code is wrong; 4 attempt(s) left.",
+        "instance": path,
+        "request_id": r.headers["x-request-id"],
+        "attempts_left": 4,
+        "errors": [{"field": "code", "message": "wrong code"}],
+    }
+    left = await db.execute(text("SELECT attempts_left FROM phone_verifications WHERE id = :i"), {"i": vid})
+    assert left.scalar_one() == 4
+    audited = await db.execute(
+        text("SELECT details FROM audit_events WHERE action = 'phone_verification.wrong_code'")
+    )
+    assert audited.scalars().all() == [{"attempts_left": 4}]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from tests.factories import auth, platform_keys
 from tests.identities.helpers import DOB, NAME, NID, PHONE, PHONE_E164, body, last_code
@@ -100,8 +100,8 @@ async def test_rotate_batch_resumable(client, db, monkeypatch):
         assert await first.step(db, 4) == (4, 4)  # stop part-way ...
         second = rotation.Rotation()  # ... and resume in a new run
         assert await second.remaining(db) == 3
-        steps = [await second.step(db, 4) for _ in range(4)]
-        assert steps == [(0, 4), (2, 2), (1, 1), (0, 0)]  # passes over the done rows unchanged
+        steps = [await second.step(db, 4) for _ in range(3)]
+        assert steps == [(2, 2), (1, 1), (0, 0)]  # the rows already done are not selected again
         rows = (await db.execute(text("SELECT * FROM identities"))).mappings().all()
         for row in rows:
             assert row["key_id"] == "k2"
@@ -201,3 +201,124 @@ async def test_blind_index_key_rotation(client, db, monkeypatch):
     finally:
         monkeypatch.undo()
         reset_settings()
+
+
+async def test_rotation_reencrypts_webhook_signing_secrets(client, db, monkeypatch):
+    """Both the current and the previous (rotated-out, still signing) secret move to the new key;
+    with the old key gone from the ring they still unseal, and the endpoint's updated_at stays."""
+    from vncomply.events import signing
+    from vncomply.events.models import WebhookEndpoint
+
+    k = await platform_keys(db)
+    h = auth(k.platform)
+    r = await client.post("/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/a"}, headers=h)
+    first = r.json()["secret"]
+    r = await client.post(f"/v1/webhook-endpoints/{r.json()['id']}/rotate-secret", headers=h)
+    second = r.json()["secret"]
+    r = await client.post("/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/b"}, headers=h)
+    third = r.json()["secret"]
+    before = {e.id: e.updated_at for e in (await db.scalars(select(WebhookEndpoint))).all()}
+    monkeypatch.setenv("VNCOMPLY_FIELD_KEYS", f"{get_settings().field_keys},k2:{generate_key()}")
+    reset_settings()
+    try:
+        run = rotation.Rotation()
+        assert await run.remaining(db) == 2
+        while (await run.step(db, 1))[1]:
+            pass
+        assert await rotation.Rotation().remaining(db) == 0
+        monkeypatch.setenv("VNCOMPLY_FIELD_KEYS", get_settings().field_keys.split(",", 1)[1])
+        reset_settings()
+        db.expire_all()
+        endpoints = (await db.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.url))).all()
+        a, b = endpoints
+        assert key_id_of(a.secret_enc) == key_id_of(a.previous_secret_enc) == key_id_of(b.secret_enc) == "k2"
+        assert signing.unseal(a.secret_enc, a.platform_id, a.id) == second
+        assert signing.unseal(a.previous_secret_enc, a.platform_id, a.id) == first
+        assert signing.unseal(b.secret_enc, b.platform_id, b.id) == third
+        assert {e.id: e.updated_at for e in endpoints} == before
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+
+
+async def _committed_identities(committed, n: int) -> None:
+    from tests.factories import make_platform
+    from vncomply.identities import service as identity_service
+    from vncomply.identities.schemas import IdentityIn
+    from vncomply.kit.principal import Principal, Role
+
+    async with committed() as s:
+        pid = await make_platform(s)
+        actor = Principal(pid, Role.platform, pid, None)
+        for i in range(n):
+            await identity_service.put_identity(s, actor, f"r{i}", IdentityIn.model_validate(body()))
+        await s.commit()
+
+
+async def _lock_identity(account_id: str):
+    """Another connection holding a row lock, like a request writing that identity."""
+    import psycopg
+
+    url = get_settings().database_url
+    assert url
+    conn = await psycopg.AsyncConnection.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+    await conn.execute("SELECT 1 FROM identities WHERE account_id = %s FOR UPDATE", (account_id,))
+    return conn
+
+
+async def test_rotation_comes_back_to_a_row_locked_during_the_pass(committed, monkeypatch):
+    await _committed_identities(committed, 5)
+    monkeypatch.setenv("VNCOMPLY_FIELD_KEYS", f"{get_settings().field_keys},k2:{generate_key()}")
+    reset_settings()
+    locker = await _lock_identity("r2")
+    passes: list[int] = []
+
+    async def release(finished: int) -> None:
+        passes.append(finished)
+        await locker.rollback()  # the "request" ends; its row is free for the next pass
+
+    try:
+        left = await rotation.rotate_all(batch_size=2, passes=3, between_passes=release)
+        assert left == 0
+        assert passes == [1]  # the first pass skipped r2, the second came back for it
+        async with committed() as s:
+            ids = (await s.execute(text("SELECT key_id FROM identities"))).scalars().all()
+        assert set(ids) == {"k2"}
+    finally:
+        await locker.close()
+        monkeypatch.undo()
+        reset_settings()
+
+
+async def test_rotate_command_is_not_done_while_a_row_stays_locked(committed, monkeypatch):
+    """`vncomply keys rotate` run as an operator would: exits 1 and says how many rows are left
+    while one is locked through every pass; once the lock is gone, it finishes and says done."""
+    import asyncio
+    import os
+    import sys
+
+    await _committed_identities(committed, 3)
+    env = {**os.environ, "VNCOMPLY_FIELD_KEYS": f"{get_settings().field_keys},k2:{generate_key()}"}
+
+    async def rotate() -> tuple[int | None, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "vncomply.cli", "keys", "rotate", "--passes", "1", "--batch-size", "2"),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+        return proc.returncode, out.decode()
+
+    locker = await _lock_identity("r1")
+    try:
+        code, out = await rotate()
+        assert code == 1, out
+        assert "1 row(s) are still under an old key" in out
+        assert "done" not in out
+    finally:
+        await locker.close()
+    code, out = await rotate()
+    assert code == 0, out
+    assert "done: every row is under field key k2" in out

@@ -56,8 +56,10 @@ def test_phone_landline_rejected(raw: str) -> None:
 
 @pytest.mark.parametrize("raw", ["+1 650 253 0000", "+66 81 234 5678", "+44 7911 123456"])
 def test_phone_foreign_rejected(raw: str) -> None:
-    with pytest.raises(ValidationProblem, match="foreign number"):
+    with pytest.raises(ValidationProblem, match="foreign number") as exc:
         normalize_phone(raw)
+    # Not even the country code is echoed.
+    assert f"+{raw[1:3].strip()}" not in exc.value.message
 
 
 def test_phone_service_number_rejected() -> None:
@@ -124,20 +126,29 @@ def test_national_id_consistent(nid: str, dob: date) -> None:
     assert validate_national_id(nid, dob) == nid.replace(" ", "")
 
 
+# The messages name the digits' positions, never their values (nor the year of birth).
+
+
 def test_national_id_year_digits_disagree() -> None:
-    with pytest.raises(ValidationProblem, match=r"digits 5-6 say born in \.\.96 .* 2001"):
+    with pytest.raises(ValidationProblem, match=r"digits 5-6 \(year of birth\) do not agree") as exc:
         validate_national_id("001296012345", date(2001, 3, 4))
+    assert "96" not in exc.value.message
+    assert "2001" not in exc.value.message
 
 
 def test_national_id_century_digit_disagrees() -> None:
     # 1 = female born in the 1900s, but the date of birth is in 2001.
-    with pytest.raises(ValidationProblem, match=r"digit 4 is 1.*1900s.*2001"):
+    with pytest.raises(ValidationProblem, match=r"digit 4 \(century of birth and gender\)") as exc:
         validate_national_id("001101012345", date(2001, 3, 4))
+    assert "is 1" not in exc.value.message
+    assert "1900s" not in exc.value.message
+    assert "2001" not in exc.value.message
 
 
 def test_national_id_bad_province() -> None:
-    with pytest.raises(ValidationProblem, match="digits 1-3 are 003"):
+    with pytest.raises(ValidationProblem, match="digits 1-3 are not a province code") as exc:
         validate_national_id("003096012345", date(1996, 1, 1))
+    assert "003" not in exc.value.message
 
 
 def test_national_id_allow_list_prefix() -> None:

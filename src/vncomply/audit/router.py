@@ -5,13 +5,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel, Field
 
 from vncomply.audit import service
 from vncomply.auth.deps import require
 from vncomply.kit.db import SessionDep
-from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params, seq_cursor
+from vncomply.kit.errors import InvalidInput
+from vncomply.kit.pagination import Page, PageParams, decode_cursor, encode_cursor, page_params, seq_cursor
 from vncomply.kit.principal import Principal, Role
+from vncomply.kit.types import SINGLE_LINE, ZonedDateTime
 
 router = APIRouter(prefix="/v1/audit-events", tags=["audit"])
 Reader = Annotated[Principal, Depends(require(Role.admin, Role.officer))]
@@ -30,10 +32,14 @@ class AuditEventOut(BaseModel):
 
 
 class VerifyOut(BaseModel):
-    ok: bool
-    checked: int
-    first_broken_seq: int | None
-    unsealed: int
+    ok: bool = Field(description="no break in the rows this call checked")
+    checked: int = Field(description="rows checked by this call (at most `limit`)")
+    first_broken_seq: int | None = Field(description="the lowest `seq` that breaks its chain here")
+    unsealed: int = Field(description="rows written but not chained yet (not covered by the check)")
+    next_cursor: str | None = Field(
+        default=None,
+        description="pass as `cursor` to check the next rows; null when every chain has been checked",
+    )
 
 
 @router.get("", response_model=Page[AuditEventOut], summary="The audit trail (oldest first)")
@@ -41,11 +47,11 @@ async def list_audit_events(
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
-    resource_type: Annotated[str | None, Query(max_length=40)] = None,
-    resource_id: Annotated[str | None, Query(max_length=200)] = None,
-    action: Annotated[str | None, Query(max_length=80)] = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    resource_type: Annotated[str | None, Query(max_length=40), SINGLE_LINE] = None,
+    resource_id: Annotated[str | None, Query(max_length=200), SINGLE_LINE] = None,
+    action: Annotated[str | None, Query(max_length=80), SINGLE_LINE] = None,
+    since: ZonedDateTime | None = None,
+    until: ZonedDateTime | None = None,
 ) -> Page[AuditEventOut]:
     after = seq_cursor(page.cursor) if page.cursor else None
     rows = await service.list_events(
@@ -83,7 +89,47 @@ async def list_audit_events(
     return Page(items=items, next_cursor=nxt)
 
 
-@router.get("/verify", response_model=VerifyOut, summary="Recompute the hash chain(s)")
-async def verify_audit_chain(session: SessionDep, actor: Reader) -> VerifyOut:
-    v = await service.verify(session, actor.platform_id, actor.is_admin)
-    return VerifyOut(ok=v.ok, checked=v.checked, first_broken_seq=v.first_broken_seq, unsealed=v.unsealed)
+@router.get(
+    "/verify",
+    response_model=VerifyOut,
+    summary="Recompute the hash chain(s), at most `limit` rows per call",
+    description="Checks the chains in order (an admin every chain, an officer its platform's) and "
+    "stops after `limit` rows: while `next_cursor` is not null, call again with it. Each row's link "
+    "to the row before it is checked across calls, so the pages together verify whole chains.",
+)
+async def verify_audit_chain(
+    session: SessionDep,
+    actor: Reader,
+    limit: Annotated[int, Query(ge=1, le=service.VERIFY_MAX, description="rows per call")] = (
+        service.VERIFY_LIMIT
+    ),
+    cursor: Annotated[str | None, Query(max_length=512, description="from `next_cursor`")] = None,
+) -> VerifyOut:
+    resume = _verify_cursor(cursor, actor) if cursor else None
+    v = await service.verify(session, actor.platform_id, actor.is_admin, resume=resume, limit=limit)
+    return VerifyOut(
+        ok=v.ok,
+        checked=v.checked,
+        first_broken_seq=v.first_broken_seq,
+        unsealed=v.unsealed,
+        next_cursor=(
+            encode_cursor([str(v.resume[0]) if v.resume[0] else None, v.resume[1]]) if v.resume else None
+        ),
+    )
+
+
+def _verify_cursor(raw: str, actor: Principal) -> tuple[uuid.UUID | None, int]:
+    """(chain, last chain_seq checked); a cursor for another platform's chain is not ours."""
+    value = decode_cursor(raw)
+    try:
+        chain_raw, after = value
+        chain = uuid.UUID(chain_raw) if chain_raw is not None else None
+    except (TypeError, ValueError):
+        chain, after = uuid.UUID(int=0), -1
+    foreign = not actor.is_admin and chain != actor.platform_id
+    if foreign or not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63:
+        raise InvalidInput(
+            "`cursor` is not one we issued; pass the `next_cursor` of the previous call unchanged",
+            field="cursor",
+        )
+    return chain, after

@@ -120,38 +120,98 @@ async def seal(session: AsyncSession, batch: int = SEAL_BATCH) -> int:
     return len(rows)
 
 
+VERIFY_LIMIT = 10_000  # rows per call by default
+VERIFY_MAX = 50_000
+
+
 @dataclass
 class Verification:
     ok: bool
     checked: int
     first_broken_seq: int | None
     unsealed: int
+    # Where the next call continues: (chain, last chain_seq checked); None when every chain is done.
+    resume: tuple[uuid.UUID | None, int] | None = None
 
 
-async def verify(session: AsyncSession, platform_id: uuid.UUID | None, everything: bool) -> Verification:
-    """Recompute the chain(s): one platform's, or every chain when ``everything`` (admin)."""
-    stmt = select(AuditEvent).where(AuditEvent.hash.is_not(None))
-    unsealed_q = select(func.count()).select_from(AuditEvent).where(AuditEvent.hash.is_(None))
-    if not everything:
-        stmt = stmt.where(AuditEvent.platform_id == platform_id)
-        unsealed_q = unsealed_q.where(AuditEvent.platform_id == platform_id)
-    stmt = stmt.order_by(AuditEvent.platform_id, AuditEvent.chain_seq).execution_options(yield_per=2000)
+def _chain(platform_id: uuid.UUID | None) -> Any:
+    return AuditEvent.platform_id.is_(None) if platform_id is None else AuditEvent.platform_id == platform_id
+
+
+async def _next_chain(session: AsyncSession, after: uuid.UUID | None, first: bool) -> uuid.UUID | bool | None:
+    """The chain after ``after`` in verification order (the platform-less chain first, then by
+    platform id); False when there is none."""
+    if first and await session.scalar(select(AuditEvent.seq).where(_chain(None)).limit(1)) is not None:
+        return None
+    # ORDER BY … LIMIT 1, not min(): PostgreSQL has no min(uuid); this walks the chain index.
+    stmt = select(AuditEvent.platform_id).where(AuditEvent.platform_id.is_not(None))
+    if after is not None:
+        stmt = stmt.where(AuditEvent.platform_id > after)
+    found = await session.scalar(stmt.order_by(AuditEvent.platform_id).limit(1))
+    return found if found is not None else False
+
+
+async def verify(
+    session: AsyncSession,
+    platform_id: uuid.UUID | None,
+    everything: bool,
+    *,
+    resume: tuple[uuid.UUID | None, int] | None = None,
+    limit: int = VERIFY_LIMIT,
+) -> Verification:
+    """Recompute at most ``limit`` sealed rows of the chain(s), in chain order: one platform's
+    chain, or every chain when ``everything`` (admin). ``resume`` (from the previous answer)
+    continues after the last row checked; each row's link to the one before it is checked across
+    calls, so walking every page verifies the whole chain with bounded work per request."""
+    chain: uuid.UUID | bool | None
+    if resume is not None:
+        chain, after = resume
+    elif everything:
+        chain, after = await _next_chain(session, None, first=True), 0
+    else:
+        chain, after = platform_id, 0
     checked = 0
     broken: int | None = None
-    current: object = object()
-    prev = GENESIS
-    expected_n = 0
-    async for row in await session.stream_scalars(stmt):
-        if row.platform_id != current:
-            current, prev, expected_n = row.platform_id, GENESIS, 0
-        expected_n += 1
-        checked += 1
-        bad = row.chain_seq != expected_n or row.prev_hash != prev or row.hash != chain_hash(prev, row)
-        if bad and (broken is None or row.seq < broken):
-            broken = row.seq
-        prev = row.hash or GENESIS
+    while chain is not False and checked < limit:
+        assert not isinstance(chain, bool)
+        prev = GENESIS
+        if after:
+            found = await session.scalar(
+                select(AuditEvent.hash).where(_chain(chain), AuditEvent.chain_seq == after)
+            )
+            prev = found or b""  # a missing predecessor breaks the first row below
+        rows = (
+            await session.scalars(
+                select(AuditEvent)
+                .where(_chain(chain), AuditEvent.chain_seq > after)
+                .order_by(AuditEvent.chain_seq)
+                .limit(limit - checked)
+            )
+        ).all()
+        for row in rows:
+            bad = row.chain_seq != after + 1 or row.prev_hash != prev or row.hash != chain_hash(prev, row)
+            if bad and (broken is None or row.seq < broken):
+                broken = row.seq
+            after, prev = int(row.chain_seq or 0), row.hash or GENESIS
+        checked += len(rows)
+        if checked >= limit:
+            break
+        if not everything:
+            chain = False
+            break
+        chain, after = await _next_chain(session, chain, first=False), 0
+    unsealed_q = select(func.count()).select_from(AuditEvent).where(AuditEvent.hash.is_(None))
+    if not everything:
+        unsealed_q = unsealed_q.where(AuditEvent.platform_id == platform_id)
     unsealed = (await session.execute(unsealed_q)).scalar_one()
-    return Verification(ok=broken is None, checked=checked, first_broken_seq=broken, unsealed=unsealed)
+    more = chain is not False and checked >= limit
+    return Verification(
+        ok=broken is None,
+        checked=checked,
+        first_broken_seq=broken,
+        unsealed=unsealed,
+        resume=(chain, after) if more and not isinstance(chain, bool) else None,
+    )
 
 
 async def list_events(

@@ -16,6 +16,9 @@ class ApiKey(UUIDPk, Base):
 
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
+    # The person who holds the key (required for officer keys): the two-officer rule for
+    # disclosures compares people, so two keys of one person cannot approve twice.
+    holder: Mapped[str | None] = mapped_column(String(200))
     platform_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("platforms.id", ondelete="CASCADE"), index=True
     )

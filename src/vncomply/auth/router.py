@@ -21,13 +21,14 @@ router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"], route_class=Idempot
     response_model=ApiKeyCreated,
     summary="Issue an API key (the key is shown once)",
 )
-@idempotent
+@idempotent(secrets=("key",))
 async def create_api_key(body: ApiKeyCreate, session: SessionDep, actor: Admin) -> ApiKeyCreated:
     key, raw = await service.create_key(
         session,
         actor,
         role=body.role,
         name=body.name,
+        holder=body.holder,
         platform_id=body.platform_id,
         authority_id=body.authority_id,
         expires_at=body.expires_at,

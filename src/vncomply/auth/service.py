@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import secrets
 import time
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vncomply.audit import service as audit
 from vncomply.auth.models import ApiKey
 from vncomply.authorities.models import Authority
-from vncomply.config import get_settings
+from vncomply.config import API_KEY_PREFIX, get_settings
 from vncomply.kit import clock
 from vncomply.kit.db import read_rows, reads_share_a_connection
 from vncomply.kit.errors import InvalidInput, NotFound
@@ -25,7 +26,7 @@ from vncomply.kit.pagination import created_id_after
 from vncomply.kit.principal import Principal, Role
 from vncomply.platforms.models import Platform
 
-KEY_PREFIX = "vnc_"
+KEY_PREFIX = API_KEY_PREFIX
 log = get_logger("vncomply.auth")
 
 
@@ -43,12 +44,21 @@ async def create_key(
     *,
     role: Role,
     name: str,
+    holder: str | None = None,
     platform_id: uuid.UUID | None = None,
     authority_id: uuid.UUID | None = None,
     expires_at: datetime | None = None,
     raw_key: str | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key; returns the row and the secret (never stored)."""
+    """Create a key; returns the row and the secret (never stored). An officer key names the
+    person who holds it (``holder``)."""
+    holder = holder.strip() if holder else None
+    if role is Role.officer and not holder:
+        raise InvalidInput(
+            "an officer key needs `holder`: the name of the person who will hold it (a platform "
+            "that requires two officers for a disclosure counts people, not keys)",
+            field="holder",
+        )
     if role in (Role.platform, Role.officer):
         if platform_id is None or authority_id is not None:
             raise InvalidInput(
@@ -71,6 +81,7 @@ async def create_key(
     key = ApiKey(
         name=name,
         role=role.value,
+        holder=holder,
         platform_id=platform_id,
         authority_id=authority_id,
         key_hash=hash_key(raw),
@@ -79,6 +90,7 @@ async def create_key(
     )
     session.add(key)
     await session.flush()
+    _forget(key.key_hash)  # it may have just been looked up (and remembered) as unknown
     audit.record(
         session,
         actor,
@@ -86,9 +98,29 @@ async def create_key(
         "api_key",
         key.id,
         platform_id,
-        {"role": role.value, "authority_id": str(authority_id) if authority_id else None},
+        {
+            "role": role.value,
+            "authority_id": str(authority_id) if authority_id else None,
+            "holder": holder,
+        },
     )
     return key, raw
+
+
+def same_person(a: str, b: str) -> bool:
+    """Whether two holder names name one person: compared without case, Unicode form or spacing
+    differences ("Trần  Thị Bình" is "trần thị bình")."""
+    return _person(a) == _person(b)
+
+
+def _person(holder: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", holder).casefold().split())
+
+
+async def holder_of(session: AsyncSession, key_id: uuid.UUID) -> str | None:
+    """The person who holds key ``key_id`` (None: unknown key, or one issued without a holder)."""
+    key = await session.get(ApiKey, key_id)
+    return key.holder if key is not None else None
 
 
 async def list_keys(session: AsyncSession, cursor: list[Any] | None, limit: int) -> list[ApiKey]:
@@ -113,6 +145,7 @@ def _forget(digest: bytes) -> None:
     global _generation
     _generation += 1
     _cache.pop(digest, None)
+    _unknown.pop(digest, None)
 
 
 async def ensure_key(
@@ -131,6 +164,10 @@ async def ensure_key(
 # one lookup, so a hot key never makes a burst of requests wait on the database together.
 _cache: dict[bytes, tuple[float, Principal, datetime | None]] = {}
 _CACHE_MAX = 10_000
+# Unknown (and revoked) keys are remembered for the same window, apart from the known ones: a flood
+# of made-up keys fills and clears this map, never the cache of keys that work. Keys created in this
+# process are forgotten here at once; elsewhere a new key works within the window.
+_unknown: dict[bytes, float] = {}
 _REFRESH_AHEAD = 0.25
 _inflight: dict[bytes, asyncio.Task[Principal | None]] = {}
 _generation = 0  # bumped by every local revocation: a lookup begun before it must not re-cache
@@ -148,11 +185,15 @@ async def _fetch(digest: bytes) -> Principal | None:
     generation = _generation
     rows = await read_rows(_LOOKUP, {"key_hash": digest})
     row = rows[0] if rows else None
+    ttl = get_settings().key_cache_seconds
     if row is None or row[5] is not None:
         _cache.pop(digest, None)
+        if ttl > 0 and generation == _generation:
+            if len(_unknown) >= _CACHE_MAX:
+                _unknown.clear()
+            _unknown[digest] = time.monotonic() + ttl
         return None
     principal = Principal(row[0], Role(row[1]), row[2], row[3])
-    ttl = get_settings().key_cache_seconds
     if ttl > 0 and generation == _generation:
         if len(_cache) >= _CACHE_MAX:
             _cache.clear()
@@ -190,9 +231,12 @@ async def authenticate(raw: str) -> Principal | None:
         if refresh and digest not in _inflight and not reads_share_a_connection():
             _lookup(digest)
         return _valid(hit[1], hit[2])
+    if _unknown.get(digest, 0.0) > now:
+        return None
     return await asyncio.shield(_lookup(digest))
 
 
 def clear_cache() -> None:
     _cache.clear()
+    _unknown.clear()
     _inflight.clear()

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from vncomply.kit.types import SINGLE_LINE
+
 
 class AuthorityKind(StrEnum):
     ministry = "ministry"
@@ -18,6 +20,9 @@ Code = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{1,39}$"),
 ]
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), SINGLE_LINE]
 
 
 class AuthorityCreate(BaseModel):
@@ -35,7 +40,7 @@ class AuthorityCreate(BaseModel):
         },
     )
     code: Code = Field(description="unique code, e.g. ABEI, MPS-A05, DIC-HANOI")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    name: Name
     kind: AuthorityKind
     platforms: Literal["all"] | list[uuid.UUID] = Field(
         default_factory=list, description='platform ids it may address, or "all"', max_length=10_000
@@ -44,7 +49,7 @@ class AuthorityCreate(BaseModel):
 
 class AuthorityUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
+    name: Name | None = None
     kind: AuthorityKind | None = None
     platforms: Literal["all"] | list[uuid.UUID] | None = None
 

@@ -2,8 +2,10 @@
 
 The core columns here are read by the identities permission check (one query joins active blocks);
 the blocks domain owns and may extend these models. A block is active iff ``lifted_at IS NULL AND
-starts_at <= now AND (permanent OR now < ends_at)`` — computed from the clock at read time, never
-from a status column a worker has to keep up to date.
+starts_at <= now AND (ends_at IS NULL OR now < ends_at)`` — computed from the clock at read time,
+never from a status column a worker has to keep up to date. That definition is written once, in
+``vncomply.blocks.status``; the CHECK constraint below keeps ``permanent`` and ``ends_at IS NULL``
+saying the same thing, so no reader can tell a permanent lock by one and miss it by the other.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from vncomply.kit.columns import Timestamps, UUIDPk
+from vncomply.blocks.enums import Origin, SubjectType
+from vncomply.kit.columns import StrEnumType, Timestamps, UUIDPk, as_member
 from vncomply.kit.db import Base
 from vncomply.kit.references import PAYLOAD_HASH
 
@@ -25,15 +28,17 @@ class AccountBlock(UUIDPk, Timestamps, Base):
     __tablename__ = "account_blocks"
 
     platform_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
-    subject_type: Mapped[str] = mapped_column(String(20))  # account | page | group | channel
+    subject_type: Mapped[SubjectType] = mapped_column(StrEnumType(SubjectType, 20))
     subject_id: Mapped[str] = mapped_column(String(128))
     starts_at: Mapped[datetime]
-    ends_at: Mapped[datetime | None]  # None: permanent lock
+    ends_at: Mapped[datetime | None]  # None iff permanent (ck_account_blocks_permanent_iff_no_end)
     permanent: Mapped[bool] = mapped_column(default=False)
     lifted_at: Mapped[datetime | None]
 
     # rule: created by the lock rules from violations; order: an authority's block order.
-    origin: Mapped[str] = mapped_column(String(10), default="rule", server_default="rule")
+    origin: Mapped[Origin] = mapped_column(
+        StrEnumType(Origin, 10), default=Origin.rule, server_default=Origin.rule.value
+    )
     # The ordering authority (orders only); tenancy scopes authority keys by this column.
     authority_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("authorities.id"))
     reference_no: Mapped[str | None] = mapped_column(String(200))
@@ -61,6 +66,7 @@ class AccountBlock(UUIDPk, Timestamps, Base):
     next_action_at: Mapped[datetime | None] = mapped_column(index=True)
 
     __table_args__ = (
+        CheckConstraint("permanent = (ends_at IS NULL)", name="permanent_iff_no_end"),
         # The permission check looks up a subject's unlifted blocks by this index.
         Index(
             "ix_account_blocks_subject",
@@ -88,12 +94,16 @@ class AccountBlock(UUIDPk, Timestamps, Base):
         ),
     )
 
+    @validates("subject_type", "origin")
+    def _member(self, key: str, value: Any) -> Any:
+        return as_member(AccountBlock, key, value)
+
 
 class Violation(UUIDPk, Base):
     __tablename__ = "violations"
 
     platform_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
-    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_type: Mapped[SubjectType] = mapped_column(StrEnumType(SubjectType, 20))
     subject_id: Mapped[str] = mapped_column(String(128))
     authority_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("authorities.id"))
     reference_no: Mapped[str] = mapped_column(String(200))
@@ -113,3 +123,7 @@ class Violation(UUIDPk, Base):
     __table_args__ = (
         Index("ix_violations_subject", "platform_id", "subject_type", "subject_id", "occurred_at"),
     )
+
+    @validates("subject_type")
+    def _member(self, key: str, value: Any) -> Any:
+        return as_member(Violation, key, value)

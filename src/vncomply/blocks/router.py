@@ -7,22 +7,15 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from vncomply.auth.deps import require
 from vncomply.blocks import service
+from vncomply.blocks.enums import Kind, Origin, SubjectType
 from vncomply.blocks.models import Violation
-from vncomply.blocks.schemas import (
-    BlockOrder,
-    BlockOut,
-    Kind,
-    LiftBody,
-    Origin,
-    SubjectType,
-    ViolationCreate,
-    ViolationOut,
-)
+from vncomply.blocks.schemas import BlockOrder, BlockOut, LiftBody, ViolationCreate, ViolationOut
 from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.kit import clock
 from vncomply.kit.db import SessionDep
 from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
 from vncomply.kit.principal import Principal, Role
+from vncomply.kit.types import SINGLE_LINE
 
 router = APIRouter(prefix="/v1", tags=["blocks"], route_class=IdempotentRoute)
 
@@ -63,13 +56,13 @@ async def list_violations(
     actor: Reader,
     page: Pages,
     subject_type: SubjectType | None = None,
-    subject_id: Annotated[str | None, Query(max_length=128)] = None,
+    subject_id: Annotated[str | None, Query(max_length=128), SINGLE_LINE] = None,
     platform_id: PlatformFilter = None,
 ) -> Page[ViolationOut]:
     rows = await service.list_violations(
         session,
         actor,
-        subject_type=subject_type.value if subject_type else None,
+        subject_type=subject_type,
         subject_id=subject_id,
         platform_id=platform_id,
         cursor=page.cursor,
@@ -84,7 +77,7 @@ async def list_violations(
     summary="An account's ministry-requested violations",
 )
 async def account_violations(
-    account_id: Annotated[str, Path(max_length=128)],
+    account_id: Annotated[str, Path(max_length=128), SINGLE_LINE],
     session: SessionDep,
     actor: Reader,
     page: Pages,
@@ -93,7 +86,7 @@ async def account_violations(
     rows = await service.list_violations(
         session,
         actor,
-        subject_type=SubjectType.account.value,
+        subject_type=SubjectType.account,
         subject_id=account_id,
         platform_id=platform_id,
         cursor=page.cursor,
@@ -126,7 +119,7 @@ async def list_blocks(
     page: Pages,
     active: Annotated[bool | None, Query(description="active right now (by the clock)")] = None,
     subject_type: SubjectType | None = None,
-    subject_id: Annotated[str | None, Query(max_length=128)] = None,
+    subject_id: Annotated[str | None, Query(max_length=128), SINGLE_LINE] = None,
     origin: Annotated[Origin | None, Query(description="rule (lock rules) or order")] = None,
     kind: Kind | None = None,
     platform_id: PlatformFilter = None,
@@ -135,10 +128,10 @@ async def list_blocks(
         session,
         actor,
         active=active,
-        subject_type=subject_type.value if subject_type else None,
+        subject_type=subject_type,
         subject_id=subject_id,
-        origin=origin.value if origin else None,
-        kind=kind.value if kind else None,
+        origin=origin,
+        kind=kind,
         platform_id=platform_id,
         cursor=page.cursor,
         limit=page.limit,

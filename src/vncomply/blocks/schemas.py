@@ -2,43 +2,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from vncomply.blocks.enums import BlockStatus, Kind, Origin, SubjectType
+from vncomply.kit.types import MULTI_LINE, SINGLE_LINE, ZonedDateTime
 
-class SubjectType(StrEnum):
-    account = "account"
-    page = "page"
-    group = "group"
-    channel = "channel"
-
-
-class Origin(StrEnum):
-    rule = "rule"
-    order = "order"
-
-
-class Kind(StrEnum):
-    temporary = "temporary"
-    permanent = "permanent"
-
-
-class BlockStatus(StrEnum):
-    scheduled = "scheduled"
-    active = "active"
-    expired = "expired"
-    lifted = "lifted"
-
-
-SubjectId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+SubjectId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), SINGLE_LINE
+]
 Category = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z][a-z0-9_]{0,39}$"),
 ]
-Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Reference = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE
+]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), MULTI_LINE]
 
 
 class ViolationCreate(BaseModel):
@@ -61,7 +42,7 @@ class ViolationCreate(BaseModel):
     subject_id: SubjectId
     authority_id: uuid.UUID = Field(description="the authority whose request the violation answers")
     reference_no: Reference = Field(description="the authority's reference number for its request")
-    occurred_at: AwareDatetime = Field(
+    occurred_at: ZonedDateTime = Field(
         description="when the ministry-requested violation occurred (not in the future)"
     )
     category: Category = Field(description="e.g. national_security, false_information, fraud")
@@ -116,7 +97,9 @@ class BlockOrder(BaseModel):
     )
     category: Category
     reason: Reason
-    legal_basis: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    legal_basis: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), MULTI_LINE
+    ]
     reference_no: Reference
 
 

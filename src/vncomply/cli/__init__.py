@@ -18,6 +18,7 @@ import typer
 
 from vncomply.cli import serve
 from vncomply.cli import up as up_command
+from vncomply.cli.common import settings
 from vncomply.cli.keys import keys_app
 from vncomply.cli.operators import api_key_app, authority_app, platform_app
 
@@ -29,6 +30,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
+
+
+@app.callback()
+def _check_settings(ctx: typer.Context) -> None:
+    # Every command passes here first: a malformed key or secret stops any process before it
+    # starts (the message names the variable, never the value). `keys` checks for itself, as
+    # `keys generate` must work while a broken key is being replaced.
+    if ctx.invoked_subcommand != "keys":
+        settings()
+
+
+@keys_app.callback()
+def _check_settings_for_keys(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand != "generate":
+        settings()
+
 
 app.command()(serve.migrate)
 app.command()(serve.api)

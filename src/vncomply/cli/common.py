@@ -129,17 +129,9 @@ def run_migrations(database_url: str) -> None:
 
 
 def bootstrap_key() -> str | None:
-    """VNCOMPLY_BOOTSTRAP_ADMIN_KEY, refused unless the API would accept it."""
-    from vncomply.auth.service import KEY_PREFIX
-
-    raw = settings().bootstrap_admin_key
-    if raw and not raw.startswith(KEY_PREFIX):
-        # The API only accepts keys with the prefix; registering anything else locks you out.
-        raise fail(
-            f"VNCOMPLY_BOOTSTRAP_ADMIN_KEY must start with {KEY_PREFIX!r}; "
-            f'make one with: {KEY_PREFIX}"$(vncomply keys generate)"'
-        )
-    return raw or None
+    """VNCOMPLY_BOOTSTRAP_ADMIN_KEY; its format (the `vnc_` prefix the API insists on) is checked
+    with the other secrets when the settings load."""
+    return settings().bootstrap_admin_key or None
 
 
 def register_bootstrap_key(raw: str) -> bool:

@@ -44,6 +44,9 @@ def api_key_create(
     ] = None,
     authority: Annotated[uuid.UUID | None, typer.Option(help="Authority id (authority keys).")] = None,
     name: Annotated[str | None, typer.Option(help="A label to recognise the key by.")] = None,
+    holder: Annotated[
+        str | None, typer.Option(help="The person who holds the key (required for officer keys).")
+    ] = None,
 ) -> None:
     """Issue an API key. The key is shown once: it is the last line of the output."""
     from vncomply.auth.service import create_key
@@ -55,6 +58,7 @@ def api_key_create(
             cli_actor(),
             role=Role(role.value),
             name=name or f"{role.value} key (cli)",
+            holder=holder,
             platform_id=platform,
             authority_id=authority,
         )

@@ -9,14 +9,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from vncomply.kit.columns import Timestamps, UUIDPk
+from vncomply.disclosures.enums import Decision, Status, SubjectType, Urgency
+from vncomply.kit.columns import StrEnumType, Timestamps, UUIDPk, as_member
 from vncomply.kit.db import Base
 from vncomply.kit.references import PAYLOAD_HASH
+
+# Open with a deadline not yet breached, or released with a user notice not yet sent, and yet
+# nothing scheduled: a row the sweep lost. Same condition as ``disclosures.deadline.stuck``.
+UNSCHEDULED = (
+    "next_action_at IS NULL AND ("
+    "(status IN ('pending_review', 'awaiting_second_approval') AND due_at IS NOT NULL "
+    "AND breached_at IS NULL) OR "
+    "(status IN ('approved', 'partially_approved') AND notify_user_after IS NOT NULL "
+    "AND user_notice_sent_at IS NULL))"
+)
 
 
 class DisclosureRequest(UUIDPk, Timestamps, Base):
@@ -28,10 +40,10 @@ class DisclosureRequest(UUIDPk, Timestamps, Base):
     reference_no: Mapped[str] = mapped_column(String(200))
     legal_basis: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
-    urgency: Mapped[str] = mapped_column(String(20))  # standard | emergency
-    # Subject: account_id | phone_number | national_id. Only the account id is kept in clear;
-    # a phone or ID number is kept as its blind index (for matching) and a masked form (for people).
-    subject_type: Mapped[str] = mapped_column(String(20))
+    urgency: Mapped[Urgency] = mapped_column(StrEnumType(Urgency, 20))
+    # Only an account id subject is kept in clear; a phone or ID number is kept as its blind index
+    # (for matching) and a masked form (for people).
+    subject_type: Mapped[SubjectType] = mapped_column(StrEnumType(SubjectType, 20))
     subject_account_id: Mapped[str | None] = mapped_column(String(128))
     subject_blind_index: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     subject_masked: Mapped[str | None] = mapped_column(String(40))
@@ -40,7 +52,7 @@ class DisclosureRequest(UUIDPk, Timestamps, Base):
     # the plaintext): "same payload" for retries.
     payload_hash: Mapped[bytes] = mapped_column(PAYLOAD_HASH)
 
-    status: Mapped[str] = mapped_column(String(30), default="pending_review")
+    status: Mapped[Status] = mapped_column(StrEnumType(Status, 30), default=Status.pending_review)
     received_at: Mapped[datetime]
     due_at: Mapped[datetime | None]
     rule_id: Mapped[str] = mapped_column(String(60))
@@ -50,13 +62,13 @@ class DisclosureRequest(UUIDPk, Timestamps, Base):
     # approval (what the package releases). Account ids only, never identity data.
     matched_account_ids: Mapped[list[str]] = mapped_column(JSONB, default=list)
 
-    first_decision: Mapped[str | None] = mapped_column(String(30))
+    first_decision: Mapped[Decision | None] = mapped_column(StrEnumType(Decision, 30))
     first_fields: Mapped[list[str] | None] = mapped_column(JSONB)
     first_reason: Mapped[str | None] = mapped_column(Text)
     first_officer_key_id: Mapped[uuid.UUID | None]
     first_decided_at: Mapped[datetime | None]
 
-    decision: Mapped[str | None] = mapped_column(String(30))
+    decision: Mapped[Decision | None] = mapped_column(StrEnumType(Decision, 30))
     decision_reason: Mapped[str | None] = mapped_column(Text)
     approved_fields: Mapped[list[str] | None] = mapped_column(JSONB)
     decided_by_key_id: Mapped[uuid.UUID | None]
@@ -83,4 +95,10 @@ class DisclosureRequest(UUIDPk, Timestamps, Base):
             "next_action_at",
             postgresql_where="next_action_at IS NOT NULL",
         ),
+        # The deadline sweep's repair pass (disclosures.deadline.stuck): normally empty.
+        Index("ix_disclosure_requests_unscheduled", "id", postgresql_where=UNSCHEDULED),
     )
+
+    @validates("urgency", "subject_type", "status", "first_decision", "decision")
+    def _member(self, key: str, value: Any) -> Any:
+        return as_member(DisclosureRequest, key, value)

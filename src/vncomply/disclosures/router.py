@@ -3,23 +3,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from vncomply.auth.deps import require
-from vncomply.disclosures import service
-from vncomply.disclosures.schemas import (
-    DecisionIn,
-    DisclosureRequestCreate,
-    DisclosureRequestOut,
-    PackageOut,
-    Status,
-)
+from vncomply.disclosures import package, review, service
+from vncomply.disclosures.enums import Status
+from vncomply.disclosures.schemas import DecisionIn, DisclosureRequestCreate, DisclosureRequestOut, PackageOut
 from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.kit.db import SessionDep
-from vncomply.kit.errors import DomainError
 from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
 from vncomply.kit.principal import Principal, Role
-from vncomply.kit.problems import domain_problem
 
 router = APIRouter(prefix="/v1/disclosure-requests", tags=["disclosures"], route_class=IdempotentRoute)
 Authority = Annotated[Principal, Depends(require(Role.authority))]
@@ -84,7 +77,7 @@ async def get_disclosure_request(
 async def decide_disclosure_request(
     request_id: uuid.UUID, body: DecisionIn, session: SessionDep, actor: Officer
 ) -> DisclosureRequestOut:
-    return service.to_out(await service.decide(session, actor, request_id, body), actor)
+    return service.to_out(await review.decide(session, actor, request_id, body), actor)
 
 
 @router.get(
@@ -93,11 +86,9 @@ async def decide_disclosure_request(
     summary="The approved data (requesting authority only; every fetch is audited)",
 )
 async def get_disclosure_package(
-    request_id: uuid.UUID, session: SessionDep, actor: Authority, request: Request, response: Response
-) -> PackageOut | Response:
-    result = await service.package(session, actor, request_id)
-    if isinstance(result, DomainError):  # returned, not raised: its audit record must commit
-        return domain_problem(result, request.url.path)
+    request_id: uuid.UUID, session: SessionDep, actor: Authority, response: Response
+) -> PackageOut:
+    result = await package.package(session, actor, request_id)  # a refusal: 409/410, still audited
     # Decrypted PII: never cached by a browser or proxy.
     response.headers["Cache-Control"] = "no-store"
     return result

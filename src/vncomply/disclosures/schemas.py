@@ -4,54 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from vncomply.disclosures.enums import Decision, DisclosureField, Status, SubjectType, Urgency
 from vncomply.identities.validation import ACCOUNT_ID_MAX, ACCOUNT_ID_PATTERN
+from vncomply.kit.types import MULTI_LINE, SINGLE_LINE, ZonedDateTime
 from vncomply.rulebook.schemas import RuleRef
 
-
-class DisclosureField(StrEnum):
-    full_name = "full_name"
-    date_of_birth = "date_of_birth"
-    phone_number = "phone_number"
-    national_id = "national_id"
-    verification = "verification"
-    guardian = "guardian"
-    account_status = "account_status"
-
-
-FIELD_ORDER: tuple[str, ...] = tuple(f.value for f in DisclosureField)
-
-
-class Urgency(StrEnum):
-    standard = "standard"
-    emergency = "emergency"
-
-
-class Status(StrEnum):
-    pending_review = "pending_review"
-    awaiting_second_approval = "awaiting_second_approval"
-    approved = "approved"
-    partially_approved = "partially_approved"
-    rejected = "rejected"
-    no_data = "no_data"
-
-
-OPEN_STATUSES = (Status.pending_review.value, Status.awaiting_second_approval.value)
-RELEASED_STATUSES = (Status.approved.value, Status.partially_approved.value)
-
-
-class Decision(StrEnum):
-    approve = "approve"
-    partially_approve = "partially_approve"
-    reject = "reject"
-
-
-Text2000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-RefNo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text2000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), MULTI_LINE]
+RefNo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE]
 AccountId = Annotated[
     str, StringConstraints(min_length=1, max_length=ACCOUNT_ID_MAX, pattern=ACCOUNT_ID_PATTERN)
 ]
@@ -62,8 +25,8 @@ class Subject(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     account_id: AccountId | None = None
-    phone_number: Annotated[str, StringConstraints(max_length=64)] | None = None
-    national_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    phone_number: Annotated[str, StringConstraints(max_length=64), SINGLE_LINE] | None = None
+    national_id: Annotated[str, StringConstraints(max_length=64), SINGLE_LINE] | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Subject:
@@ -133,20 +96,20 @@ class DecisionIn(BaseModel):
         default=None, description="partially_approve only: a strict subset of the requested fields"
     )
     reason: Text2000 | None = Field(default=None, description="required for partially_approve and reject")
-    notify_user_after: AwareDatetime | None = Field(
+    notify_user_after: ZonedDateTime | None = Field(
         default=None,
         description="when the confidentiality order lapses: `disclosure.user_notice_due` fires then",
     )
 
 
 class SubjectOut(BaseModel):
-    type: str
+    type: SubjectType
     account_id: str | None = None
     masked: str | None = Field(default=None, description="masked phone or ID number")
 
 
 class FirstApprovalOut(BaseModel):
-    decision: str
+    decision: Decision
     fields: list[str]
     reason: str | None
     officer_key_id: uuid.UUID | None
@@ -173,7 +136,7 @@ class DisclosureRequestOut(BaseModel):
         default=None, description="officers only; authorities see accounts only in the package"
     )
     first_approval: FirstApprovalOut | None = None
-    decision: str | None
+    decision: Decision | None
     decision_reason: str | None
     approved_fields: list[str] | None
     decided_at: datetime | None

@@ -2,84 +2,69 @@
 
 1. ``fan_out``: claim undispatched outbox events (``FOR UPDATE SKIP LOCKED``), add one delivery per
    subscribed enabled endpoint, mark the events dispatched — one transaction.
-2. ``claim``: take due deliveries ``FOR UPDATE SKIP LOCKED``, mark them ``delivering`` with a lease
-   (``next_attempt_at = now + lease()``), count the attempt, commit. Nothing is held open while we
-   talk to the network.
-3. ``send``: POST concurrently (bounded), to the address the SSRF guard checked.
-4. ``record``: delivered, or the next attempt on the backoff schedule, or failed; endpoints that
-   have failed everything for 24 h are disabled.
+2. ``claim``: take due deliveries ``FOR UPDATE SKIP LOCKED``, a fair share per platform, interleaved
+   platform by platform; mark them ``delivering`` with a lease that covers the row's place in the
+   batch (``next_attempt_at``), count the attempt, commit. Nothing is held open while we talk to
+   the network.
+3. ``send`` (``sender``): POST concurrently (bounded lanes, in the claimed order), to the address
+   the SSRF guard checked.
+4. ``record`` (``recording``): each result is committed as it completes (group commit), not at
+   the end of the batch.
 
-At least once: a worker that dies between 2 and 4 leaves its rows ``delivering`` with an expiring
-lease; they become due again and are sent again. Receivers dedupe by ``webhook-id`` (the event id).
+At least once: a worker that dies between 2 and 4 leaves its unrecorded rows ``delivering`` with
+an expiring lease; they become due again and are sent again. Only the deliveries in flight (at most
+one per lane) can have reached the receiver unrecorded. Receivers dedupe by ``webhook-id``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
-import ssl
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-import httpx
 import orjson
-from sqlalchemy import Table, bindparam, select, text, update
+from sqlalchemy import Row, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply.audit import service as audit
 from vncomply.config import get_settings
-from vncomply.events import signing, ssrf
-from vncomply.events.models import Event, WebhookDelivery, WebhookEndpoint
+from vncomply.events import signing
+from vncomply.events.enums import DeliveryKind, DeliveryStatus
+from vncomply.events.models import Event, WebhookEndpoint
+from vncomply.events.recording import CycleStats, Recorder, done_row, next_delay, record, save_rows
+from vncomply.events.sender import CONCURRENCY, Job, Outcome, Sender
 from vncomply.kit import clock
+from vncomply.kit.crypto import DecryptionError
 from vncomply.kit.db import session_scope
 from vncomply.kit.logs import get_logger
 
+__all__ = [
+    "CLAIM_BATCH",
+    "CycleStats",
+    "Job",
+    "Outcome",
+    "Sender",
+    "claim",
+    "fan_out",
+    "lease_slot",
+    "next_delay",
+    "record",
+    "run_cycle",
+]
+
 log = get_logger("vncomply.events")
 
-BACKOFF = [
-    timedelta(seconds=5),
-    timedelta(seconds=30),
-    timedelta(minutes=2),
-    timedelta(minutes=10),
-    timedelta(minutes=30),
-    timedelta(hours=1),
-    timedelta(hours=3),
-    timedelta(hours=6),
-    timedelta(hours=12),
-    timedelta(hours=24),
-]
-MAX_ATTEMPTS = 1 + len(BACKOFF)
-DISABLE_AFTER = timedelta(hours=24)
 FANOUT_BATCH = 1000
 CLAIM_BATCH = 500
-CONCURRENCY = 50
-MAX_RESPONSE_BYTES = 64 * 1024
+# A lease covers the worst case of the row's place in the batch: the rounds of lanes ahead of it,
+# each at most one timeout (+1 s, the sender's hard bound) plus the wait for its record, and a margin
+# for the claim's own commit and clock skew between workers.
+RECORD_ALLOWANCE = timedelta(seconds=4)
+LEASE_MARGIN = timedelta(seconds=30)
 
 
-_ssl: ssl.SSLContext | None = None
-
-
-def _ssl_context() -> ssl.SSLContext:
-    # Loading the CA bundle costs ~40 ms; do it once per process, not per tick.
-    global _ssl
-    if _ssl is None:
-        _ssl = httpx.create_ssl_context()
-    return _ssl
-
-
-def lease() -> timedelta:
-    """How long a claimed delivery belongs to its sender (``VNCOMPLY_WEBHOOK_LEASE_SECONDS``)."""
-    return timedelta(seconds=get_settings().webhook_lease_seconds)
-
-
-def next_delay(attempts: int) -> timedelta | None:
-    """Delay before the next attempt after ``attempts`` failed ones (±20 % jitter), or None."""
-    if attempts >= MAX_ATTEMPTS:
-        return None
-    return BACKOFF[attempts - 1] * random.uniform(0.8, 1.2)
+def lease_slot(timeout: float) -> timedelta:
+    """The most one lane spends on one delivery: send (bounded by the sender) and record."""
+    return timedelta(seconds=timeout + 1) + RECORD_ALLOWANCE
 
 
 # One statement: lock a batch of undispatched events (SKIP LOCKED, so several workers share the
@@ -93,8 +78,8 @@ WITH ev AS (
     FOR UPDATE SKIP LOCKED
 ), ins AS (
     INSERT INTO webhook_deliveries
-        (id, event_id, endpoint_id, platform_id, status, attempts, next_attempt_at, created_at)
-    SELECT gen_random_uuid(), ev.id, ep.id, ev.platform_id, 'pending', 0, :now, :now
+        (id, event_id, endpoint_id, platform_id, status, kind, attempts, next_attempt_at, created_at)
+    SELECT gen_random_uuid(), ev.id, ep.id, ev.platform_id, :initial, :kind, 0, :now, :now
     FROM ev JOIN webhook_endpoints ep
       ON ep.platform_id = ev.platform_id AND ep.enabled
      AND (ep.event_types ? '*' OR ep.event_types ? ev.type)
@@ -108,75 +93,113 @@ SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd)
 
 async def fan_out(session: AsyncSession, now: datetime, limit: int = FANOUT_BATCH) -> int:
     """Deliveries created (0 also when there were events but no subscribed endpoint)."""
-    row = (await session.execute(_FAN_OUT, {"limit": limit, "now": now})).one()
+    params = {"limit": limit, "now": now, "initial": DeliveryStatus.pending, "kind": DeliveryKind.event}
+    row = (await session.execute(_FAN_OUT, params)).one()
     return int(row[0])
 
 
-@dataclass
-class Job:
-    delivery_id: uuid.UUID
-    endpoint_id: uuid.UUID
-    attempts: int
-    url: str
-    msg_id: str
-    body: bytes
-    secrets: list[str]
-
-
-@dataclass
-class Outcome:
-    job: Job
-    ok: bool
-    status_code: int | None = None
-    error: str | None = None
-
-
-@dataclass
-class CycleStats:
-    fanned_out: int = 0
-    sent: int = 0
-    delivered: int = 0
-    failed_attempts: int = 0
-    endpoints_disabled: list[uuid.UUID] = field(default_factory=list)
-
-
-_deliveries = cast(Table, WebhookDelivery.__table__)
-# Core (not ORM) UPDATE so one executemany carries the whole batch.
-_DONE = (
-    update(_deliveries)
-    .where(
-        _deliveries.c.id == bindparam("b_id"),
-        _deliveries.c.attempts == bindparam("b_attempts"),
-        _deliveries.c.status == "delivering",
-    )
-    .values(
-        status=bindparam("b_status"),
-        next_attempt_at=bindparam("b_next"),
-        last_status_code=bindparam("b_code"),
-        last_error=bindparam("b_error"),
-        delivered_at=bindparam("b_delivered"),
-    )
-)
-
-
+# Fair claim, one statement:
+# - plats: platforms with something due, those waiting longest first (at most :limit of them);
+# - due: each platform's oldest due rows, an equal share of :limit each (SKIP LOCKED);
+# - ordered: round-robin order (each platform's 1st row, then each one's 2nd, ...), so a platform
+#   with thousands queued (or a receiver that hangs) does not hold the lanes before others start;
+# - the lease of the row at position p: (p / lanes + 1) lane rounds after the margin.
 _CLAIM = text("""
-WITH due AS (
-    SELECT id FROM webhook_deliveries
-    WHERE next_attempt_at <= :now
-    ORDER BY next_attempt_at
+WITH plats AS (
+    SELECT p.id FROM platforms p
+    CROSS JOIN LATERAL (
+        SELECT w.next_attempt_at FROM webhook_deliveries w
+        WHERE w.platform_id = p.id AND w.next_attempt_at <= :now
+        ORDER BY w.next_attempt_at LIMIT 1
+    ) oldest
+    ORDER BY oldest.next_attempt_at
     LIMIT :limit
-    FOR UPDATE SKIP LOCKED
+), share AS (
+    SELECT greatest(1, :limit / greatest(count(*), 1)) AS n FROM plats
+), due AS (
+    SELECT x.id, x.platform_id, x.next_attempt_at FROM plats CROSS JOIN LATERAL (
+        SELECT w.id, w.platform_id, w.next_attempt_at FROM webhook_deliveries w
+        WHERE w.platform_id = plats.id AND w.next_attempt_at <= :now
+        ORDER BY w.next_attempt_at
+        LIMIT (SELECT n FROM share)
+        FOR UPDATE SKIP LOCKED
+    ) x
+), ordered AS (
+    SELECT id, row_number() OVER (ORDER BY rn, platform_id) - 1 AS pos FROM (
+        SELECT id, platform_id,
+               row_number() OVER (PARTITION BY platform_id ORDER BY next_attempt_at, id) AS rn
+        FROM due
+    ) r
 )
 UPDATE webhook_deliveries d
-SET status = 'delivering', attempts = d.attempts + 1, next_attempt_at = :lease
-FROM due WHERE d.id = due.id
-RETURNING d.id, d.event_id, d.endpoint_id, d.attempts
+SET status = :leased, attempts = d.attempts + 1,
+    next_attempt_at = :lease_base + (ordered.pos / :lanes + 1) * :slot
+FROM ordered WHERE d.id = ordered.id
+RETURNING d.id, d.event_id, d.endpoint_id, d.attempts, ordered.pos
 """)
 
+CANNOT_SIGN = (
+    "not sent: this endpoint's signing secret cannot be decrypted (its encryption key is missing "
+    "from the key ring, or the stored value is damaged); rotate the secret "
+    "(POST /v1/webhook-endpoints/{id}/rotate-secret) or ask the operator to restore the key"
+)
 
-async def claim(session: AsyncSession, now: datetime, limit: int = CLAIM_BATCH) -> list[Job]:
-    """Lease due deliveries (the caller commits before sending) and build their requests."""
-    leased = (await session.execute(_CLAIM, {"now": now, "limit": limit, "lease": now + lease()})).all()
+
+def _unseal(ep: WebhookEndpoint, blob: bytes, which: str) -> str | None:
+    """The plaintext secret, or None (logged without the secret) when it cannot be decrypted."""
+    try:
+        return signing.unseal(blob, ep.platform_id, ep.id)
+    except DecryptionError as exc:
+        log.warning(
+            "webhook secret unreadable",
+            endpoint_id=str(ep.id),
+            platform_id=str(ep.platform_id),
+            which=which,
+            error=str(exc),  # says which key id is missing or that the tag failed; never the value
+        )
+        return None
+
+
+def _signing_secrets(ep: WebhookEndpoint, now: datetime) -> list[str]:
+    """Current secret first, then the rotated-out one while it is valid. Empty when the current
+    one is unreadable: this endpoint's deliveries fail, nobody else's."""
+    current = _unseal(ep, ep.secret_enc, "current")
+    if current is None:
+        return []
+    keys = [current]
+    if (
+        ep.previous_secret_enc is not None
+        and ep.previous_secret_expires_at is not None
+        and ep.previous_secret_expires_at > now
+    ):
+        previous = _unseal(ep, ep.previous_secret_enc, "previous")
+        if previous is not None:
+            keys.append(previous)
+    return keys
+
+
+async def claim(
+    session: AsyncSession,
+    now: datetime,
+    limit: int = CLAIM_BATCH,
+    *,
+    lanes: int = CONCURRENCY,
+    send_timeout: float | None = None,
+) -> list[Job]:
+    """Lease due deliveries (the caller commits before sending) and build their requests, in the
+    order they must be sent (their leases assume it). ``lanes`` and ``send_timeout`` are the
+    sender's."""
+    timeout = get_settings().webhook_timeout_seconds if send_timeout is None else send_timeout
+    slot = lease_slot(timeout)
+    params = {
+        "now": now,
+        "limit": limit,
+        "lanes": lanes,
+        "slot": slot,
+        "lease_base": now + LEASE_MARGIN,
+        "leased": DeliveryStatus.delivering,
+    }
+    leased = sorted((await session.execute(_CLAIM, params)).all(), key=lambda r: r[4])
     if not leased:
         return []
     endpoints = {
@@ -193,39 +216,31 @@ async def claim(session: AsyncSession, now: datetime, limit: int = CLAIM_BATCH) 
             )
         )
     }
-    keys: dict[uuid.UUID, list[str]] = {}
-    for ep in endpoints.values():
-        if not ep.enabled:
-            continue
-        keys[ep.id] = [signing.unseal(ep.secret_enc, ep.platform_id, ep.id)]
-        if (
-            ep.previous_secret_enc is not None
-            and ep.previous_secret_expires_at is not None
-            and ep.previous_secret_expires_at > now
-        ):
-            keys[ep.id].append(signing.unseal(ep.previous_secret_enc, ep.platform_id, ep.id))
+    keys = {ep.id: _signing_secrets(ep, now) for ep in endpoints.values() if ep.enabled}
+    jobs, dead = _jobs(leased, endpoints, events, keys)
+    await save_rows(session, dead)
+    return jobs
+
+
+def _jobs(
+    leased: Sequence[Row[tuple[uuid.UUID, uuid.UUID, uuid.UUID, int, int]]],
+    endpoints: dict[uuid.UUID, WebhookEndpoint],
+    events: dict[uuid.UUID, Row[tuple[uuid.UUID, str, datetime, int, dict[str, object]]]],
+    keys: dict[uuid.UUID, list[str]],
+) -> tuple[list[Job], list[dict[str, object]]]:
     jobs: list[Job] = []
-    dead: list[dict[str, Any]] = []
-    for delivery_id, event_id, endpoint_id, attempts in leased:
+    dead: list[dict[str, object]] = []
+    for delivery_id, event_id, endpoint_id, attempts, _pos in leased:
         ep = endpoints[endpoint_id]
         if not ep.enabled:
-            error = f"endpoint disabled: {ep.disabled_reason or 'disabled'}"[:500]
-            dead.append(
-                {
-                    "b_id": delivery_id,
-                    "b_attempts": attempts,
-                    "b_status": "failed",
-                    "b_next": None,
-                    "b_code": None,
-                    "b_error": error,
-                    "b_delivered": None,
-                }
-            )
+            error = f"endpoint disabled: {ep.disabled_reason or 'disabled'}"
+            dead.append(done_row(delivery_id, attempts, DeliveryStatus.failed, error=error))
             continue
         _, type_, occurred_at, seq, data = events[event_id]
         body = orjson.dumps(
             {"id": str(event_id), "type": type_, "occurred_at": occurred_at, "seq": seq, "data": data}
         )
+        secrets = keys[endpoint_id]
         jobs.append(
             Job(
                 delivery_id=delivery_id,
@@ -234,166 +249,11 @@ async def claim(session: AsyncSession, now: datetime, limit: int = CLAIM_BATCH) 
                 url=ep.url,
                 msg_id=str(event_id),
                 body=body,
-                secrets=keys[endpoint_id],
+                secrets=secrets,
+                refused=None if secrets else CANNOT_SIGN.format(id=endpoint_id),
             )
         )
-    if dead:
-        await session.execute(_DONE, dead)
-    return jobs
-
-
-class Sender:
-    """Sends jobs through ``concurrency`` lanes. Each lane sends one request at a time and keeps
-    its own keep-alive client per host: httpcore's shared pool scans every connection on every
-    request (quadratic under load), and per-host clients keep TLS SNI and pooled connections from
-    mixing hosts that share an address. The SSRF check runs once per URL per batch."""
-
-    def __init__(self, concurrency: int = CONCURRENCY) -> None:
-        self._lanes: list[dict[str, httpx.AsyncClient]] = [{} for _ in range(concurrency)]
-        self._timeout = get_settings().webhook_timeout_seconds
-
-    def _client(self, lane: dict[str, httpx.AsyncClient], key: str) -> httpx.AsyncClient:
-        c = lane.get(key)
-        if c is None:
-            c = lane[key] = httpx.AsyncClient(
-                timeout=self._timeout,
-                verify=_ssl_context(),
-                follow_redirects=False,
-                trust_env=False,
-                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-                headers={"user-agent": "vncomply-webhooks/1"},
-            )
-        return c
-
-    async def aclose(self) -> None:
-        for lane in self._lanes:
-            for c in lane.values():
-                await c.aclose()
-            lane.clear()
-
-    async def send_all(self, jobs: Sequence[Job]) -> list[Outcome]:
-        checks: dict[str, asyncio.Task[ssrf.Target]] = {}
-        for j in jobs:
-            if j.url not in checks:
-                checks[j.url] = asyncio.ensure_future(ssrf.check(j.url))
-        results: list[Outcome | None] = [None] * len(jobs)
-        todo = iter(range(len(jobs)))
-
-        async def lane_loop(lane: dict[str, httpx.AsyncClient]) -> None:
-            for i in todo:  # a shared iterator: each lane takes the next job when free
-                results[i] = await self._send(lane, jobs[i], checks[jobs[i].url])
-
-        await asyncio.gather(*(lane_loop(lane) for lane in self._lanes[: len(jobs)]))
-        return [r for r in results if r is not None]
-
-    async def _send(
-        self, lane: dict[str, httpx.AsyncClient], job: Job, check: asyncio.Task[ssrf.Target]
-    ) -> Outcome:
-        try:
-            target = await asyncio.shield(check)
-        except ssrf.UnsafeUrl as exc:
-            return Outcome(job, ok=False, error=f"refused by the SSRF guard: {exc}")
-        url = httpx.URL(job.url)
-        hdrs = signing.headers(job.secrets, job.msg_id, int(clock.now().timestamp()), job.body)
-        # Connect to the checked address; the name stays in Host (and in SNI for https).
-        hdrs["host"] = url.netloc.decode("ascii")
-        ext: dict[str, Any] = {}
-        if target.scheme == "https":
-            ext["sni_hostname"] = target.host
-        client = self._client(lane, f"{target.scheme}://{target.host}:{target.port}")
-        try:
-            async with asyncio.timeout(self._timeout + 1):
-                req = client.build_request(
-                    "POST", url.copy_with(host=target.ip), content=job.body, headers=hdrs, extensions=ext
-                )
-                resp = await client.send(req, stream=True)
-                try:
-                    read = 0
-                    async for chunk in resp.aiter_raw():
-                        read += len(chunk)
-                        if read > MAX_RESPONSE_BYTES:
-                            break
-                finally:
-                    await resp.aclose()
-        except (httpx.HTTPError, TimeoutError, OSError) as exc:
-            return Outcome(job, ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
-        ok = 200 <= resp.status_code < 300
-        return Outcome(
-            job, ok=ok, status_code=resp.status_code, error=None if ok else f"HTTP {resp.status_code}"
-        )
-
-
-async def record(session: AsyncSession, outcomes: Sequence[Outcome], now: datetime) -> CycleStats:
-    stats = CycleStats(sent=len(outcomes))
-    params = []
-    ok_eps: set[uuid.UUID] = set()
-    bad_eps: set[uuid.UUID] = set()
-    for o in outcomes:
-        nxt: datetime | None = None
-        delivered: datetime | None = None
-        if o.ok:
-            stats.delivered += 1
-            ok_eps.add(o.job.endpoint_id)
-            status, nxt, delivered = "delivered", None, now
-        else:
-            stats.failed_attempts += 1
-            bad_eps.add(o.job.endpoint_id)
-            delay = next_delay(o.job.attempts)
-            status = "failed" if delay is None else "pending"
-            nxt = None if delay is None else now + delay
-        # Guarded by (attempts, status): a row whose lease expired and was re-claimed is left to
-        # its new owner.
-        params.append(
-            {
-                "b_id": o.job.delivery_id,
-                "b_attempts": o.job.attempts,
-                "b_status": status,
-                "b_next": nxt,
-                "b_code": o.status_code,
-                "b_error": o.error,
-                "b_delivered": delivered,
-            }
-        )
-    if params:
-        await session.execute(_DONE, params)
-    if ok_eps:
-        await session.execute(
-            update(WebhookEndpoint)
-            .where(WebhookEndpoint.id.in_(ok_eps), WebhookEndpoint.failing_since.is_not(None))
-            .values(failing_since=None)
-        )
-    only_bad = bad_eps - ok_eps
-    if only_bad:
-        await session.execute(
-            update(WebhookEndpoint)
-            .where(WebhookEndpoint.id.in_(only_bad), WebhookEndpoint.failing_since.is_(None))
-            .values(failing_since=now)
-        )
-        reason = "every delivery failed for 24 hours"
-        disabled = (
-            await session.execute(
-                update(WebhookEndpoint)
-                .where(
-                    WebhookEndpoint.id.in_(only_bad),
-                    WebhookEndpoint.enabled,
-                    WebhookEndpoint.failing_since <= now - DISABLE_AFTER,
-                )
-                .values(enabled=False, disabled_reason=reason, disabled_at=now, updated_at=now)
-                .returning(WebhookEndpoint.id, WebhookEndpoint.platform_id)
-            )
-        ).all()
-        for ep_id, platform_id in disabled:
-            audit.record(
-                session,
-                None,
-                "webhook_endpoint.disabled",
-                "webhook_endpoint",
-                ep_id,
-                platform_id,
-                {"reason": reason},
-            )
-            stats.endpoints_disabled.append(ep_id)
-    return stats
+    return jobs, dead
 
 
 async def run_cycle(
@@ -401,7 +261,8 @@ async def run_cycle(
 ) -> CycleStats:
     """One beat tick: fan out the outbox, then send due deliveries batch by batch.
 
-    Each step is its own short transaction; HTTP happens outside any transaction.
+    Each step is its own short transaction; HTTP happens outside any transaction, and each
+    delivery's result is committed as it completes.
     """
     total = CycleStats()
     async with session_scope() as s:
@@ -411,18 +272,16 @@ async def run_cycle(
     try:
         for _ in range(max_batches):
             async with session_scope() as s:
-                jobs = await claim(s, clock.now(), claim_batch)
+                now = clock.now()
+                jobs = await claim(s, now, claim_batch, lanes=snd.concurrency, send_timeout=snd.timeout)
             if not jobs:
                 break
-            outcomes = await snd.send_all(jobs)
-            async with session_scope() as s:
-                st = await record(s, outcomes, clock.now())
-            total.sent += st.sent
-            total.delivered += st.delivered
-            total.failed_attempts += st.failed_attempts
-            total.endpoints_disabled += st.endpoints_disabled
-            if len(jobs) < claim_batch:
-                break
+            recorder = Recorder()
+            try:
+                await snd.send_all(jobs, recorder.save)
+            finally:
+                await recorder.aclose()
+                total.add(recorder.stats)
     finally:
         if own:
             await snd.aclose()

@@ -4,10 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, Enum, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from vncomply.events.enums import DeliveryKind, DeliveryStatus
 from vncomply.kit import clock
 from vncomply.kit.columns import Timestamps, UUIDPk
 from vncomply.kit.db import Base
@@ -44,6 +45,18 @@ class EventSequence(Base):
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+def _str_enum(enum: type[DeliveryStatus] | type[DeliveryKind]) -> Enum:
+    # Stored as VARCHAR(20) holding the value (no native PostgreSQL enum, no CHECK): adding a state
+    # needs no migration, and rows read back as the enum.
+    return Enum(
+        enum,
+        native_enum=False,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
 class WebhookEndpoint(UUIDPk, Timestamps, Base):
     """A platform's webhook receiver. The secret is encrypted (not hashed): we must sign with it."""
 
@@ -67,15 +80,18 @@ class WebhookEndpoint(UUIDPk, Timestamps, Base):
 
 class WebhookDelivery(UUIDPk, Base):
     """One event to one endpoint. Due rows are claimed ``FOR UPDATE SKIP LOCKED`` with a lease:
-    while ``delivering``, ``next_attempt_at`` is the lease expiry, so a crashed worker's row
-    becomes due again by itself."""
+    while ``delivering``, ``next_attempt_at`` is the lease expiry (sized to the row's place in the
+    batch, see ``delivery.claim``), so a crashed worker's row becomes due again by itself."""
 
     __tablename__ = "webhook_deliveries"
 
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
     platform_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[DeliveryStatus] = mapped_column(_str_enum(DeliveryStatus), default=DeliveryStatus.pending)
+    kind: Mapped[DeliveryKind] = mapped_column(
+        _str_enum(DeliveryKind), default=DeliveryKind.event, server_default=DeliveryKind.event.value
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # NULL once delivered or failed, so the due index holds only live rows.
     next_attempt_at: Mapped[datetime | None]
@@ -85,10 +101,19 @@ class WebhookDelivery(UUIDPk, Base):
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     __table_args__ = (
+        # Claims go platform by platform (a fair share each), so the due index leads with it.
         Index(
-            "ix_webhook_deliveries_due",
+            "ix_webhook_deliveries_platform_due",
+            "platform_id",
             "next_attempt_at",
             postgresql_where="next_attempt_at IS NOT NULL",
+        ),
+        # The per-platform hourly redelivery cap counts these.
+        Index(
+            "ix_webhook_deliveries_redeliveries",
+            "platform_id",
+            "created_at",
+            postgresql_where=f"kind = '{DeliveryKind.redelivery.value}'",
         ),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "created_at"),
     )

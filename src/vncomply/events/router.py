@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from vncomply.auth.deps import require
 from vncomply.events import service
+from vncomply.events.enums import DeliveryStatus
 from vncomply.events.schemas import (
     DeliveryOut,
     EndpointCreate,
@@ -22,6 +23,7 @@ from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.kit.db import SessionDep
 from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params, seq_cursor
 from vncomply.kit.principal import Principal, Role
+from vncomply.kit.types import SINGLE_LINE
 
 router = APIRouter(tags=["events"], route_class=IdempotentRoute)
 Member = Annotated[Principal, Depends(require(Role.platform, Role.officer))]
@@ -34,7 +36,7 @@ EP = "/v1/webhook-endpoints"
     response_model=EndpointCreated,
     summary="Register a webhook endpoint (the signing secret is shown once)",
 )
-@idempotent
+@idempotent(secrets=("secret",))
 async def create_webhook_endpoint(
     body: EndpointCreate, session: SessionDep, actor: Member
 ) -> EndpointCreated:
@@ -91,10 +93,9 @@ async def delete_webhook_endpoint(endpoint_id: uuid.UUID, session: SessionDep, a
     response_model=SecretRotated,
     summary="New signing secret; the old one also signs for 24 h",
 )
-@idempotent
+@idempotent(secrets=("secret",))
 async def rotate_webhook_secret(endpoint_id: uuid.UUID, session: SessionDep, actor: Member) -> SecretRotated:
     e, secret = await service.rotate_secret(session, actor, endpoint_id)
-    assert e.previous_secret_expires_at is not None
     return SecretRotated(secret=secret, previous_secret_expires_at=e.previous_secret_expires_at)
 
 
@@ -108,7 +109,7 @@ async def list_webhook_deliveries(
     session: SessionDep,
     actor: Member,
     page: Annotated[PageParams, Depends(page_params)],
-    status: Literal["pending", "delivering", "delivered", "failed"] | None = None,
+    status: DeliveryStatus | None = None,
 ) -> Page[DeliveryOut]:
     rows = await service.list_deliveries(session, actor, endpoint_id, status, page.cursor, page.limit)
     nxt = (
@@ -128,7 +129,9 @@ async def list_events(
     session: SessionDep,
     actor: Member,
     page: Annotated[PageParams, Depends(page_params)],
-    type: Annotated[str | None, Query(max_length=1000, description="event type(s), comma-separated")] = None,
+    type: Annotated[
+        str | None, Query(max_length=1000, description="event type(s), comma-separated"), SINGLE_LINE
+    ] = None,
     after_seq: Annotated[int, Query(ge=0, le=2**63 - 1, description="start after this seq")] = 0,
 ) -> Page[EventOut]:
     after = seq_cursor(page.cursor) if page.cursor else after_seq

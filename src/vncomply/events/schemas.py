@@ -6,12 +6,15 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2048)]
+from vncomply.events.enums import DeliveryKind, DeliveryStatus
+from vncomply.kit.types import MULTI_LINE, SINGLE_LINE
+
+Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2048), SINGLE_LINE]
 EventTypes = Annotated[
-    list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]],
+    list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), SINGLE_LINE]],
     Field(min_length=1, max_length=50, description='event types, or `["*"]` for all'),
 ]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), MULTI_LINE]
 
 
 class EndpointCreate(BaseModel):
@@ -66,7 +69,10 @@ class EndpointCreated(EndpointOut):
 
 class SecretRotated(BaseModel):
     secret: str = Field(description="the new `whsec_…` secret; shown only once")
-    previous_secret_expires_at: datetime
+    previous_secret_expires_at: datetime | None = Field(
+        description="until then the old secret also signs; null when the old secret could not be "
+        "decrypted (it no longer signs anything)"
+    )
 
 
 class DeliveryOut(BaseModel):
@@ -74,7 +80,8 @@ class DeliveryOut(BaseModel):
     event_id: uuid.UUID
     event_type: str
     endpoint_id: uuid.UUID
-    status: str = Field(description="pending, delivering, delivered or failed")
+    status: DeliveryStatus
+    kind: DeliveryKind = Field(description="`event` (fanned out) or `redelivery` (asked for again)")
     attempts: int
     next_attempt_at: datetime | None
     last_status_code: int | None

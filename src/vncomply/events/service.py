@@ -3,15 +3,25 @@
 
 from __future__ import annotations
 
+import math
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
+from vncomply.config import get_settings
 from vncomply.events import signing, ssrf
+from vncomply.events.enums import (
+    ENDPOINT_RESOURCE,
+    EVENT_RESOURCE,
+    AuditAction,
+    DeliveryKind,
+    DeliveryStatus,
+    DisabledReason,
+)
 from vncomply.events.models import Event, WebhookDelivery, WebhookEndpoint
 from vncomply.events.schemas import (
     DeliveryOut,
@@ -21,13 +31,25 @@ from vncomply.events.schemas import (
     EventOut,
 )
 from vncomply.kit import clock
-from vncomply.kit.errors import Conflict, InvalidInput
+from vncomply.kit.crypto import DecryptionError
+from vncomply.kit.errors import Conflict, InvalidInput, RateLimited
 from vncomply.kit.pagination import time_id_cursor
 from vncomply.kit.principal import Principal
 from vncomply.kit.tenancy import get_scoped, scoped
 from vncomply.registry import event_types
 
 ROTATION_GRACE = timedelta(hours=24)
+REDELIVERY_WINDOW = timedelta(hours=1)
+# Advisory-lock namespace (two-int form): endpoint creation and redelivery are serialised per
+# platform, so two concurrent requests cannot both pass a cap.
+_LOCK_NS = 0x3E7E
+
+
+async def _lock_platform(session: AsyncSession, platform_id: uuid.UUID, what: str) -> None:
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), hashtext(CAST(:k AS text)))"),
+        {"ns": _LOCK_NS, "k": f"{what}:{platform_id}"},
+    )
 
 
 def to_out(e: WebhookEndpoint) -> EndpointOut:
@@ -53,6 +75,7 @@ def delivery_out(d: WebhookDelivery, event_type: str) -> DeliveryOut:
         event_type=event_type,
         endpoint_id=d.endpoint_id,
         status=d.status,
+        kind=d.kind,
         attempts=d.attempts,
         next_attempt_at=d.next_attempt_at,
         last_status_code=d.last_status_code,
@@ -98,6 +121,7 @@ async def create_endpoint(
     platform_id = actor.require_platform()
     types = _event_types(body.event_types)
     url = await _safe_url(body.url)
+    await _check_endpoint_cap(session, platform_id)
     secret = signing.new_secret()
     endpoint_id = uuid.uuid4()
     e = WebhookEndpoint(
@@ -114,8 +138,8 @@ async def create_endpoint(
     audit.record(
         session,
         actor,
-        "webhook_endpoint.created",
-        "webhook_endpoint",
+        AuditAction.endpoint_created,
+        ENDPOINT_RESOURCE,
         e.id,
         platform_id,
         {"url": url, "event_types": types},
@@ -160,13 +184,13 @@ async def update_endpoint(
         if body.enabled:
             e.disabled_reason = e.disabled_at = e.failing_since = None
         else:
-            e.disabled_reason, e.disabled_at = "disabled by the platform", clock.now()
+            e.disabled_reason, e.disabled_at = DisabledReason.by_platform, clock.now()
     await session.flush()
     audit.record(
         session,
         actor,
-        "webhook_endpoint.updated",
-        "webhook_endpoint",
+        AuditAction.endpoint_updated,
+        ENDPOINT_RESOURCE,
         e.id,
         e.platform_id,
         {k: v for k, v in changes.items() if k != "description"},
@@ -177,7 +201,7 @@ async def update_endpoint(
 async def delete_endpoint(session: AsyncSession, actor: Principal, endpoint_id: uuid.UUID) -> None:
     e = await get_endpoint(session, actor, endpoint_id, for_update=True)
     audit.record(
-        session, actor, "webhook_endpoint.deleted", "webhook_endpoint", e.id, e.platform_id, {"url": e.url}
+        session, actor, AuditAction.endpoint_deleted, ENDPOINT_RESOURCE, e.id, e.platform_id, {"url": e.url}
     )
     await session.delete(e)
     await session.flush()
@@ -188,19 +212,25 @@ async def rotate_secret(
 ) -> tuple[WebhookEndpoint, str]:
     e = await get_endpoint(session, actor, endpoint_id, for_update=True)
     secret = signing.new_secret()
-    # Same AAD for both columns (same endpoint and field), so the blob moves as is.
-    e.previous_secret_enc = e.secret_enc
-    e.previous_secret_expires_at = clock.now() + ROTATION_GRACE
+    if _readable(e):
+        # Same AAD for both columns (same endpoint and field), so the blob moves as is.
+        e.previous_secret_enc = e.secret_enc
+        e.previous_secret_expires_at = clock.now() + ROTATION_GRACE
+    else:
+        # An undecryptable secret cannot sign: rotating is how the platform repairs the endpoint,
+        # and nothing of the old one is kept.
+        e.previous_secret_enc = e.previous_secret_expires_at = None
     e.secret_enc = signing.seal(secret, e.platform_id, e.id)
     await session.flush()
+    until = e.previous_secret_expires_at
     audit.record(
         session,
         actor,
-        "webhook_endpoint.secret_rotated",
-        "webhook_endpoint",
+        AuditAction.endpoint_rotated,
+        ENDPOINT_RESOURCE,
         e.id,
         e.platform_id,
-        {"previous_valid_until": e.previous_secret_expires_at.isoformat()},
+        {"previous_valid_until": until.isoformat() if until else None},
     )
     return e, secret
 
@@ -209,7 +239,7 @@ async def list_deliveries(
     session: AsyncSession,
     actor: Principal,
     endpoint_id: uuid.UUID,
-    status: str | None,
+    status: DeliveryStatus | None,
     cursor: list[Any] | None,
     limit: int,
 ) -> list[tuple[WebhookDelivery, str]]:
@@ -250,7 +280,7 @@ async def list_events(
 
 
 async def get_event(session: AsyncSession, actor: Principal, event_id: uuid.UUID) -> Event:
-    return await get_scoped(session, Event, event_id, actor, "event")
+    return await get_scoped(session, Event, event_id, actor, EVENT_RESOURCE)
 
 
 def subscribed(endpoint_types: list[str], event_type: str) -> bool:
@@ -260,7 +290,8 @@ def subscribed(endpoint_types: list[str], event_type: str) -> bool:
 async def redeliver(
     session: AsyncSession, actor: Principal, event_id: uuid.UUID, endpoint_id: uuid.UUID | None
 ) -> tuple[Event, list[WebhookDelivery]]:
-    """Queue the event again (new delivery rows, due now; history is kept)."""
+    """Queue the event again (new delivery rows, due now; history is kept), within the
+    platform's hourly redelivery cap."""
     event = await get_event(session, actor, event_id)
     if endpoint_id is not None:
         e = await get_endpoint(session, actor, endpoint_id)
@@ -287,13 +318,15 @@ async def redeliver(
                 "enable one, or read the event from GET /v1/events."
             )
     now = clock.now()
+    await _check_redelivery_cap(session, event.platform_id, len(endpoints), now)
     rows = [
         WebhookDelivery(
             id=uuid.uuid4(),
             event_id=event.id,
             endpoint_id=e.id,
             platform_id=event.platform_id,
-            status="pending",
+            status=DeliveryStatus.pending,
+            kind=DeliveryKind.redelivery,
             attempts=0,
             next_attempt_at=now,
             created_at=now,
@@ -305,10 +338,70 @@ async def redeliver(
     audit.record(
         session,
         actor,
-        "event.redelivered",
-        "event",
+        AuditAction.event_redelivered,
+        EVENT_RESOURCE,
         event.id,
         event.platform_id,
         {"endpoints": [str(e.id) for e in endpoints]},
     )
     return event, rows
+
+
+def _readable(e: WebhookEndpoint) -> bool:
+    try:
+        signing.unseal(e.secret_enc, e.platform_id, e.id)
+    except DecryptionError:
+        return False
+    return True
+
+
+async def _check_endpoint_cap(session: AsyncSession, platform_id: uuid.UUID) -> None:
+    cap = get_settings().webhook_max_endpoints_per_platform
+    await _lock_platform(session, platform_id, "webhook_endpoints")
+    have = await session.scalar(
+        select(func.count()).select_from(WebhookEndpoint).where(WebhookEndpoint.platform_id == platform_id)
+    )
+    if (have or 0) >= cap:
+        raise Conflict(
+            f"This platform already has {have} webhook endpoints, the most allowed ({cap}). Delete one "
+            "you no longer use (DELETE /v1/webhook-endpoints/{id}), or subscribe an existing one to "
+            "more event types (PATCH its `event_types`).",
+            extra={"limit": cap},
+        )
+
+
+async def _check_redelivery_cap(
+    session: AsyncSession, platform_id: uuid.UUID, wanted: int, now: datetime
+) -> None:
+    cap = get_settings().redelivery_max_per_platform
+    extra = {"limit": cap, "window_seconds": int(REDELIVERY_WINDOW.total_seconds())}
+    if wanted > cap:
+        raise Conflict(
+            f"This event would be redelivered to {wanted} endpoints, more than the {cap} redeliveries "
+            "this platform may queue per hour; redeliver to one endpoint at a time (`endpoint_id`).",
+            extra=extra,
+        )
+    await _lock_platform(session, platform_id, "redeliveries")
+    recent = (
+        select(WebhookDelivery.created_at)
+        .where(
+            WebhookDelivery.platform_id == platform_id,
+            WebhookDelivery.kind == DeliveryKind.redelivery,
+            WebhookDelivery.created_at > now - REDELIVERY_WINDOW,
+        )
+        .order_by(WebhookDelivery.created_at)
+    )
+    count = await session.scalar(select(func.count()).select_from(recent.subquery())) or 0
+    over = count + wanted - cap
+    if over <= 0:
+        return
+    # Room for this request comes back when the `over`-th oldest redelivery leaves the window.
+    oldest = await session.scalar(recent.offset(over - 1).limit(1))
+    retry = max(1, math.ceil(((oldest or now) + REDELIVERY_WINDOW - now).total_seconds()))
+    raise RateLimited(
+        f"This platform has queued {count} redeliveries in the last hour; at most {cap} per hour "
+        f"are allowed and this request adds {wanted}. Try again in {retry} s, or read missed events "
+        "from the pull feed (GET /v1/events?after_seq=…), which has no such limit.",
+        headers={"Retry-After": str(retry)},
+        extra=extra,
+    )

@@ -13,7 +13,7 @@ import hmac
 import secrets
 
 from vncomply.config import get_settings
-from vncomply.kit.crypto import KeyRing, aad_for, decrypt, encrypt
+from vncomply.kit.crypto import KeyRing, aad_for, decrypt, encrypt, reencrypt
 
 PREFIX = "whsec_"
 
@@ -62,3 +62,8 @@ def seal(secret: str, platform_id: object, endpoint_id: object) -> bytes:
 
 def unseal(blob: bytes, platform_id: object, endpoint_id: object) -> str:
     return decrypt(_ring(), blob, _aad(platform_id, endpoint_id))
+
+
+def reseal(ring: KeyRing, blob: bytes, platform_id: object, endpoint_id: object) -> bytes:
+    """The secret re-encrypted under ``ring``'s active key (key rotation); unchanged if it is."""
+    return reencrypt(ring, blob, _aad(platform_id, endpoint_id))

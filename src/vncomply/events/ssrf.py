@@ -1,7 +1,10 @@
 """SSRF guard for webhook URLs.
 
-A URL is acceptable when its scheme is https (or http outside prod) and *every* address its host
-resolves to is public, unless the host or the address is in ``webhook_allow_private``. The check
+A URL is acceptable when its scheme is https (or http outside prod), its port is 80, 443 or 8443,
+and *every* address its host resolves to is public — unless the target is allow-listed in
+``webhook_allow_private`` (the host by name, or every address it resolves to by network), which
+lifts both the address and the port rule. Refusals never say what a name resolved to (that would
+map the internal network for whoever registers URLs); in ``dev`` they name the setting. The check
 runs when an endpoint is created or changed and again when a delivery is sent; the sender then
 connects to the address it checked (``Target.ip``), not to a fresh lookup, so a DNS answer that
 changes between check and connect (DNS rebinding) cannot redirect the request to an internal host.
@@ -19,6 +22,10 @@ from vncomply.config import Env, get_settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# The usual HTTPS/HTTP ports and the common alternative; anything else (databases, admin consoles,
+# Redis on 6379…) is refused unless the target is allow-listed.
+ALLOWED_PORTS = (80, 443, 8443)
+ALLOW_SETTING = "VNCOMPLY_WEBHOOK_ALLOW_PRIVATE"
 
 
 class UnsafeUrl(Exception):
@@ -92,11 +99,16 @@ def parse(url: str) -> tuple[str, str, int]:
     return scheme, host, port or (443 if scheme == "https" else 80)
 
 
+def _dev_hint(what: str) -> str:
+    if not get_settings().is_dev:
+        return ""
+    return f"; to allow {what} in development, add it to {ALLOW_SETTING} (e.g. `127.0.0.1/32,localhost`)"
+
+
 async def check(url: str) -> Target:
     """Validate ``url`` and pick the address to connect to; raise UnsafeUrl if it is not allowed."""
     scheme, host, port = parse(url)
     allowed_hosts, allowed_nets = _allow_list()
-    host_allowed = host in allowed_hosts
     try:
         literal: IPAddress | None = ipaddress.ip_address(host)
     except ValueError:
@@ -110,14 +122,25 @@ async def check(url: str) -> Target:
             raise UnsafeUrl(f"the host {host} does not resolve ({exc})") from None
         if not addresses:
             raise UnsafeUrl(f"the host {host} does not resolve")
-    for raw in addresses:
-        ip = ipaddress.ip_address(raw.split("%", 1)[0])
-        if host_allowed or any(ip in net for net in allowed_nets):
-            continue
-        reason = forbidden_reason(ip)
-        if reason is not None:
+    ips = [ipaddress.ip_address(raw.split("%", 1)[0]) for raw in addresses]
+    allow_listed = host in allowed_hosts or all(any(ip in net for net in allowed_nets) for ip in ips)
+    if not allow_listed:
+        for ip in ips:
+            if any(ip in net for net in allowed_nets):
+                continue
+            reason = forbidden_reason(ip)
+            if reason is not None:
+                # The host as written, never the address a name resolved to.
+                what = "is not a public" if literal is not None else "resolves to a non-public"
+                raise UnsafeUrl(
+                    f"{host} {what} address ({reason}); webhooks go to public addresses only"
+                    f"{_dev_hint('a local receiver')}"
+                )
+        if port not in ALLOWED_PORTS:
             raise UnsafeUrl(
-                f"{host} resolves to {ip}, a {reason} address; webhooks go to public addresses only"
+                f"port {port} is not allowed; webhooks go to port "
+                f"{', '.join(map(str, ALLOWED_PORTS[:-1]))} or {ALLOWED_PORTS[-1]}"
+                f"{_dev_hint('a receiver on another port')}"
             )
     # No happy eyeballs: prefer IPv4 (a name like localhost often lists ::1 first while the
     # receiver listens on IPv4 only).

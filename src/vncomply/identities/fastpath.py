@@ -7,11 +7,15 @@ most of a request on dependency resolution and the ORM session; this layer skips
 the common case, and hands every other request on to the regular route, which stays the single
 authority on errors and is what the OpenAPI document describes:
 
-- the API key must be valid (the same cached lookup the route uses) and have the platform role —
-  otherwise the route answers the 401/403;
+- the API key must be valid (the same cached lookup the route uses) and have a role the route's
+  ``require(...)`` admits (read from the route itself, so the rule is written once) — otherwise the
+  request is handed on with the key's principal (or "unknown") in the scope: the edge gate answers
+  an unknown key (401, or 429 past the per-address failure limit) and the route the 403, neither
+  looking the key up again;
 - the account id must match the documented pattern — otherwise the route answers the 422;
-- the rate limit must admit the request (a local lease, or one Redis call) — otherwise the route
-  answers the 429 with its headers. With Redis unreachable both paths serve (availability first).
+- the rate limit (``auth.deps.key_rate``, the route's own) must admit the request (a local lease, or
+  one Redis call) — otherwise the route answers the 429 with its headers. With Redis unreachable
+  both paths serve (availability first).
 
 What it answers is byte-for-byte what the route answers: both call ``permissions.check_account``
 (one lookup on the hot read pool, coalesced with concurrent ones) and serialise with the same
@@ -22,16 +26,19 @@ options. It sits inside the request-id/metrics middleware, so the response carri
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vncomply.auth.deps import PRINCIPAL_SCOPE, key_rate, route_roles
+from vncomply.auth.gate import bearer_token
 from vncomply.auth.service import authenticate
-from vncomply.config import get_settings
 from vncomply.identities import permissions
 from vncomply.identities.validation import ACCOUNT_ID
-from vncomply.kit import ratelimit
 from vncomply.kit.metrics import PERMISSION_FAST_PATH
 from vncomply.kit.principal import Role
 from vncomply.kit.problems import database_unavailable, unavailable_response
@@ -53,17 +60,21 @@ class _Route:
 _ROUTE = _Route()
 
 
-def _bearer(headers: list[tuple[bytes, bytes]]) -> str | None:
-    for name, value in headers:
-        if name == b"authorization":
-            scheme, _, credentials = value.decode("latin-1").partition(" ")
-            return credentials if scheme.lower() == "bearer" else None
-    return None
+def _the_route(routes: Iterable[BaseRoute]) -> APIRoute:
+    for route in routes:
+        if isinstance(route, APIRoute) and route.path == TEMPLATE and "GET" in (route.methods or ()):
+            return route
+    raise RuntimeError(f"the fast path stands in front of GET {TEMPLATE}, which is not routed")
 
 
 class PermissionFastPath:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, routes: Iterable[BaseRoute]) -> None:
         self.app = app
+        roles = route_roles(_the_route(routes))
+        if roles is None:
+            raise RuntimeError(f"GET {TEMPLATE} has no authorization rule")
+        # The route's own `require(...)`: the fast path admits exactly whom the route admits.
+        self.allowed_roles: frozenset[Role] = roles
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -75,7 +86,7 @@ class PermissionFastPath:
         await self.app(scope, receive, send)
 
     async def _serve(self, scope: Scope, send: Send, account_id: str) -> bool:
-        raw = _bearer(scope["headers"])
+        raw = bearer_token(scope["headers"])
         if raw is None or ACCOUNT_ID.fullmatch(account_id) is None:
             return False
         try:
@@ -88,11 +99,12 @@ class PermissionFastPath:
 
     async def _answer(self, scope: Scope, send: Send, raw: str, account_id: str) -> bool:
         principal = await authenticate(raw)
-        if principal is None or principal.role is not Role.platform or principal.platform_id is None:
+        if principal is None or principal.role not in self.allowed_roles or principal.platform_id is None:
+            scope[PRINCIPAL_SCOPE] = principal  # handed on: nobody looks the key up again
             return False
-        rate, burst = get_settings().rate_limit_platform
-        decision = await ratelimit.check(str(principal.key_id), rate, burst)
+        decision = await key_rate(principal)
         if decision is not None and not decision.allowed:
+            scope[PRINCIPAL_SCOPE] = principal
             return False
         scope["route"] = _ROUTE
         headers: list[tuple[bytes, bytes]] = [_JSON]

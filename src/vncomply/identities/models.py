@@ -93,4 +93,6 @@ class PhoneVerification(UUIDPk, Base):
         # The resend limit counts a phone's recent codes.
         Index("ix_phone_verifications_phone", "platform_id", "phone_bi", "created_at"),
         Index("ix_phone_verifications_key_id", "key_id"),
+        # The retention purge (identities/purge.py) deletes by age.
+        Index("ix_phone_verifications_expires_at", "expires_at"),
     )

@@ -7,10 +7,9 @@ import hmac
 import math
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
@@ -21,7 +20,8 @@ from vncomply.identities.service import problem
 from vncomply.identities.validation import ValidationProblem, normalize_phone
 from vncomply.kit import clock
 from vncomply.kit.crypto import aad_for, blind_index, encrypt
-from vncomply.kit.errors import Gone, NotFound, RateLimited
+from vncomply.kit.db import after_commit, undo_if_after_commit_fails
+from vncomply.kit.errors import Gone, InvalidInput, NotFound, RateLimited
 from vncomply.kit.principal import Principal
 
 CODE_TTL = timedelta(minutes=5)
@@ -39,6 +39,27 @@ def _code_hash(verification_id: uuid.UUID, code: str, key: bytes | None = None) 
 def _code_matches(row: PhoneVerification, code: str) -> bool:
     # Under any blind-index key in use: a code sent just before a key change still works.
     return any(hmac.compare_digest(row.code_hash, _code_hash(row.id, code, k)) for k in bi_keys())
+
+
+def _send_after_commit(
+    session: AsyncSession, actor: Principal, row: PhoneVerification, phone: str, code: str
+) -> None:
+    """The SMS goes out after the commit, never inside the transaction (a slow gateway must not
+    hold locks and a connection); the request still answers only once the gateway accepted it.
+    Refused: the verification is deleted again (the attempt does not count toward the resend
+    limit, the number is not kept), the refusal is audited, and the request answers 503."""
+    provider = sms.provider()  # a misconfigured provider fails before anything is written
+    vid, platform_id = row.id, row.platform_id
+
+    async def send() -> None:
+        await provider.send(phone, f"Ma xac minh cua ban la {code}. Hieu luc 5 phut.")
+
+    async def undo(s: AsyncSession) -> None:
+        await s.execute(delete(PhoneVerification).where(PhoneVerification.id == vid))
+        audit.record(s, actor, "phone_verification.sms_failed", "phone_verification", vid, platform_id)
+
+    after_commit(session, send)
+    undo_if_after_commit_fails(session, undo)
 
 
 async def start(
@@ -96,20 +117,28 @@ async def start(
         platform_id,
         {"account_id": account_id},
     )
-    # Sent last: if it fails the request rolls back and the attempt does not count.
-    await sms.provider().send(phone, f"Ma xac minh cua ban la {code}. Hieu luc 5 phut.")
+    _send_after_commit(session, actor, row, phone, code)
     return row
 
 
-@dataclass(frozen=True, slots=True)
-class WrongCode:
-    attempts_left: int
+class WrongCode(InvalidInput):
+    """A wrong code (422). It commits (kit.errors): the attempt it spent must count, or a wrong
+    code could be retried for free."""
+
+    slug = "wrong-code"
+    commits = True
+
+    def __init__(self, attempts_left: int) -> None:
+        super().__init__(
+            f"The code is wrong; {attempts_left} attempt(s) left.",
+            errors=[{"field": "code", "message": "wrong code"}],
+            extra={"attempts_left": attempts_left},
+        )
+        self.attempts_left = attempts_left
 
 
-async def confirm(
-    session: AsyncSession, actor: Principal, verification_id: uuid.UUID, code: str
-) -> WrongCode | None:
-    """None when confirmed. A wrong code is *returned*, not raised, so the spent attempt commits."""
+async def confirm(session: AsyncSession, actor: Principal, verification_id: uuid.UUID, code: str) -> None:
+    """Confirm the code; a wrong one raises ``WrongCode`` after spending an attempt."""
     platform_id = actor.require_platform()
     row = (
         await session.scalars(
@@ -135,7 +164,7 @@ async def confirm(
         audit.record(
             session, actor, "phone_verification.confirmed", "phone_verification", row.id, platform_id
         )
-        return None
+        return
     row.attempts_left -= 1
     if row.attempts_left <= 0:
         row.status = "failed"
@@ -148,7 +177,7 @@ async def confirm(
         platform_id,
         {"attempts_left": row.attempts_left},
     )
-    return WrongCode(row.attempts_left)
+    raise WrongCode(row.attempts_left)
 
 
 __all__ = ["ATTEMPTS", "CODE_TTL", "WrongCode", "confirm", "start"]

@@ -3,7 +3,8 @@
 One SQL statement per request, single or batch: the identity's plain status columns, the platform's
 Form No. 10 filing and the account's active blocks (LATERAL aggregate over ``account_blocks``) come
 back together, and nothing is decrypted. "Now" is a parameter from the clock (design rule 4), and
-a block counts iff ``starts_at <= now < ends_at`` and not lifted, so no worker needs to be on time.
+a block counts iff it is active by the blocks domain's definition (``vncomply.blocks.status``:
+``starts_at <= now < ends_at`` and not lifted), so no worker needs to be on time.
 
 Reasons, first match wins: closed, revoked, unverified, locked, blocked; then per action
 guardian_required (a minor without a guardian), platform_contact_not_filed (livestreams),
@@ -17,6 +18,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from vncomply.blocks.enums import SubjectType
+from vncomply.blocks.status import active_sql
 from vncomply.config import get_settings
 from vncomply.identities.schemas import Action
 from vncomply.kit import clock
@@ -26,18 +29,18 @@ from vncomply.kit.metrics import PERMISSION_BATCH_SIZE
 
 ACTIONS: tuple[str, ...] = tuple(a.value for a in Action)
 
-# psycopg parameters (%(name)s): these run on the hot read pool as prepared statements.
-_BLOCKS = """
+# psycopg parameters (%(name)s): these run on the hot read pool as prepared statements. Which blocks
+# count is the blocks domain's one definition of "active" (vncomply.blocks.status), rendered here;
+# a permanent lock is one without an end (a CHECK constraint keeps `permanent` saying the same).
+_BLOCKS = f"""
 CROSS JOIN LATERAL (
-    SELECT coalesce(bool_or(ab.permanent OR ab.ends_at IS NULL), false) AS locked,
-           max(ab.ends_at) FILTER (WHERE NOT ab.permanent AND ab.ends_at IS NOT NULL)
-               AS blocked_until
+    SELECT coalesce(bool_or(ab.permanent), false) AS locked,
+           max(ab.ends_at) FILTER (WHERE NOT ab.permanent) AS blocked_until
     FROM account_blocks ab
-    WHERE ab.platform_id = {plat} AND ab.subject_type = 'account' AND ab.subject_id = a.account_id
-      AND ab.lifted_at IS NULL AND ab.starts_at <= %(now)s
-      AND (ab.ends_at IS NULL OR ab.ends_at > %(now)s)
+    WHERE ab.platform_id = {{plat}} AND ab.subject_type = '{SubjectType.account.value}'
+      AND ab.subject_id = a.account_id AND {active_sql("ab")}
 ) b
-"""
+"""  # noqa: S608 (constant SQL: the active rule and an enum value; values are bound)
 _COLS = """i.status, i.minor_until, i.has_guardian, i.has_national_id,
        i.commercial_livestreamer, b.locked, b.blocked_until, p.contact_filed_at"""
 

@@ -30,7 +30,6 @@ from vncomply.identities.validation import ACCOUNT_ID_MAX, ACCOUNT_ID_PATTERN
 from vncomply.kit.db import SessionDep
 from vncomply.kit.errors import DomainError
 from vncomply.kit.principal import Principal, Role
-from vncomply.kit.problems import problem_response
 
 router = APIRouter(route_class=IdempotentRoute)
 
@@ -120,6 +119,12 @@ async def search_identities(body: SearchIn, session: SessionDep, actor: Officer)
     response_model=BulkOut,
     tags=["identities"],
     summary="Stream identities as NDJSON (one PUT body plus account_id per line)",
+    responses={
+        413: {
+            "description": "Over VNCOMPLY_BULK_MAX_BYTES / _LINES: the lines before the cut are "
+            "stored and reported as usual, with `lines_read`"
+        }
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -127,14 +132,15 @@ async def search_identities(body: SearchIn, session: SessionDep, actor: Officer)
         }
     },
 )
-async def bulk_identities(request: Request, session: SessionDep, actor: PlatformKey) -> BulkOut:
+async def bulk_identities(request: Request, actor: PlatformKey) -> BulkOut:
+    # No request session: each chunk is its own transaction (identities/bulk.py).
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in NDJSON_TYPES:
         raise UnsupportedMediaType(
             "Send the identities as NDJSON (one JSON object per line) with "
             "`Content-Type: application/x-ndjson`."
         )
-    return await bulk.ingest(session, actor, request.stream())
+    return await bulk.ingest(actor, request.stream())
 
 
 @router.post(
@@ -160,18 +166,9 @@ async def start_phone_verification(
 )
 async def confirm_phone_verification(
     verification_id: uuid.UUID, body: ConfirmIn, session: SessionDep, actor: PlatformKey
-) -> ConfirmOut | Response:
-    wrong = await otp.confirm(session, actor, verification_id, body.code)
-    if wrong is None:
-        return ConfirmOut(status="confirmed")
-    # Returned rather than raised so that the spent attempt is committed.
-    return problem_response(
-        422,
-        "Your request is not valid",
-        f"The code is wrong; {wrong.attempts_left} attempt(s) left.",
-        slug="wrong-code",
-        extra={"attempts_left": wrong.attempts_left, "errors": [{"field": "code", "message": "wrong code"}]},
-    )
+) -> ConfirmOut:
+    await otp.confirm(session, actor, verification_id, body.code)  # a wrong code: 422, attempt kept
+    return ConfirmOut(status="confirmed")
 
 
 @router.get(

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from vncomply.identities.validation import ACCOUNT_ID_MAX, ACCOUNT_ID_PATTERN
+from vncomply.kit.types import SINGLE_LINE, BoundedDate, ZonedDateTime
 
-Str200 = Annotated[str, StringConstraints(max_length=400)]
-PhoneStr = Annotated[str, StringConstraints(max_length=64)]
-IdStr = Annotated[str, StringConstraints(max_length=64)]
+# Names, phone and ID numbers are normalised and checked in ``prepare``; here only their size and
+# that they are one line of plain text.
+Str200 = Annotated[str, StringConstraints(max_length=400), SINGLE_LINE]
+PhoneStr = Annotated[str, StringConstraints(max_length=64), SINGLE_LINE]
+IdStr = Annotated[str, StringConstraints(max_length=64), SINGLE_LINE]
 AccountId = Annotated[
     str, StringConstraints(min_length=1, max_length=ACCOUNT_ID_MAX, pattern=ACCOUNT_ID_PATTERN)
 ]
@@ -36,8 +39,8 @@ class Action(StrEnum):
 class Verification(BaseModel):
     model_config = ConfigDict(extra="forbid")
     method: Method
-    verified_at: datetime
-    reference: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+    verified_at: ZonedDateTime
+    reference: Annotated[str, StringConstraints(min_length=1, max_length=200), SINGLE_LINE] | None = Field(
         default=None,
         description="your verification reference; if it is the id of one of our phone "
         "verifications it must be a confirmed one for this phone and account",
@@ -47,10 +50,10 @@ class Verification(BaseModel):
 class Guardian(BaseModel):
     model_config = ConfigDict(extra="forbid")
     full_name: Str200
-    date_of_birth: date
+    date_of_birth: BoundedDate
     phone_number: PhoneStr | None = None
     national_id: IdStr | None = None
-    relationship: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    relationship: Annotated[str, StringConstraints(min_length=1, max_length=40), SINGLE_LINE]
 
 
 class IdentityIn(BaseModel):
@@ -68,7 +71,7 @@ class IdentityIn(BaseModel):
         },
     )
     full_name: Str200
-    date_of_birth: date
+    date_of_birth: BoundedDate
     phone_number: PhoneStr | None = None
     national_id: IdStr | None = None
     no_vn_mobile_attested: bool = False
@@ -78,7 +81,7 @@ class IdentityIn(BaseModel):
 
 
 class BulkLine(IdentityIn):
-    account_id: Annotated[str, StringConstraints(max_length=200)]
+    account_id: Annotated[str, StringConstraints(max_length=200), SINGLE_LINE]
 
 
 class Masked(BaseModel):
@@ -138,7 +141,7 @@ class PhoneVerificationOut(BaseModel):
 
 class ConfirmIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    code: Annotated[str, StringConstraints(min_length=1, max_length=12)]
+    code: Annotated[str, StringConstraints(min_length=1, max_length=12), SINGLE_LINE]
 
 
 class ConfirmOut(BaseModel):

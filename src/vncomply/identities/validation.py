@@ -14,7 +14,8 @@ The number must agree with the declared date of birth. The 9-digit CMND stopped 
 2024-12-31 (Law on Identification 2023, Art. 46) and is rejected with a message saying so.
 
 Everything here is pure: no I/O, no clock (callers pass ``today``), so it is safe to call anywhere.
-Error messages never echo a full phone or ID number back, because they may end up in logs (rule 7).
+Error messages never echo a digit of a phone or ID number (nor the date of birth) back: they are
+shown to callers and may end up in logs (rule 7). They name the digits' positions instead.
 """
 
 from __future__ import annotations
@@ -113,10 +114,11 @@ def normalize_phone(raw: str) -> str:
         ) from None
 
     if number.country_code != 84:
+        # The region, not the country code: no digit of the number is echoed.
         region = phonenumbers.region_code_for_number(number) or "another country"
         raise ValidationProblem(
             field,
-            f"phone_number is a foreign number (+{number.country_code}, {region}); Decree 147 "
+            f"phone_number is a foreign number ({region}); Decree 147 "
             "verification needs a Vietnamese mobile number (+84). A user without one can verify "
             "with the 12-digit personal identification number instead",
         )
@@ -182,15 +184,15 @@ def validate_national_id(
     if prefix not in PROVINCE_CODES and prefix not in extra_allowed_prefixes:
         raise ValidationProblem(
             field,
-            f"national_id digits 1-3 are {prefix}, which is not a province code (001-096) or an "
-            "allowed country code; check the number on the card",
+            "national_id digits 1-3 are not a province code (001-096) or an allowed country "
+            "code; check the number on the card",
         )
 
     year = date_of_birth.year
     if not _FIRST_CENTURY <= year < _LAST_CENTURY + 100:
         raise ValidationProblem(
             "date_of_birth",
-            f"date_of_birth year {year} cannot be encoded in a personal ID number (1900-2399)",
+            "date_of_birth's year cannot be encoded in a personal ID number (1900-2399)",
         )
 
     century_digit = int(nid[3])
@@ -199,16 +201,16 @@ def validate_national_id(
     if id_century != birth_century:
         raise ValidationProblem(
             field,
-            f"national_id digit 4 is {century_digit}, which means born in the {id_century}s, but "
-            f"date_of_birth is in {year}; check the number and the date of birth",
+            "national_id digit 4 (century of birth and gender) does not agree with the century "
+            "of date_of_birth; check the number and the date of birth",
         )
 
     year_digits = nid[4:6]
     if year_digits != f"{year % 100:02d}":
         raise ValidationProblem(
             field,
-            f"national_id digits 5-6 say born in ..{year_digits} but date_of_birth is in {year}; "
-            "check the number and the date of birth",
+            "national_id digits 5-6 (year of birth) do not agree with date_of_birth; check the "
+            "number and the date of birth",
         )
     return nid
 

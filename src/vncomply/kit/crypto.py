@@ -42,6 +42,7 @@ __all__ = [
     "encrypt",
     "generate_key",
     "hash_secret",
+    "key_header",
     "key_id_of",
     "new_token",
     "reencrypt",
@@ -115,26 +116,30 @@ class KeyRing:
         """Parse ``"k1:BASE64URL,k2:BASE64URL"``.
 
         With ``active`` unset the last key listed is active: rotation is "append a key", and the
-        newest one then encrypts everything new.
+        newest one then encrypts everything new. Errors name an entry by its position and never
+        quote the spec: a mistyped ring (a key pasted where the id belongs) must not reach a log.
         """
         keys: dict[str, bytes] = {}
-        for entry in (e.strip() for e in spec.split(",")):
-            if not entry:
-                continue
+        entries = [e.strip() for e in spec.split(",") if e.strip()]
+        for n, entry in enumerate(entries, 1):
             key_id, sep, b64 = entry.partition(":")
             key_id = key_id.strip()
             if not sep:
+                raise ValueError(f"key ring entry {n} has no ':'; write 'id:BASE64URL'")
+            if not _KEY_ID.fullmatch(key_id):
                 raise ValueError(
-                    f"key ring entry starting {key_id[:8]!r}... has no ':'; write 'id:BASE64URL'"
+                    f"key ring entry {n}: the key id must be 1-64 characters from A-Z a-z 0-9 _ . -"
                 )
             if key_id in keys:
-                raise ValueError(f"key id {key_id!r} appears twice in the key ring")
+                raise ValueError(f"key ring entry {n}: its key id appears twice in the key ring")
             try:
                 keys[key_id] = decode_key(b64)
             except ValueError as exc:
-                raise ValueError(f"key {key_id!r}: {exc}") from None
+                raise ValueError(f"key ring entry {n}: {exc}") from None
         if not keys:
             raise ValueError("key ring spec is empty; write 'k1:BASE64URL[,k2:BASE64URL...]'")
+        if active is not None and active not in keys:
+            raise ValueError(f"the active key id is not in the ring ({len(keys)} key(s))")
         return cls(keys, active if active is not None else list(keys)[-1])
 
     @property
@@ -199,6 +204,12 @@ def _field_part(field: str) -> bytes:
 def _header(key_id: str) -> bytes:
     kid = key_id.encode()
     return bytes((BLOB_VERSION, len(kid))) + kid
+
+
+def key_header(key_id: str) -> bytes:
+    """The first bytes of every blob sealed under ``key_id`` (version, id length, id): a table
+    without a key-id column finds its blobs under other keys by this prefix, in SQL."""
+    return _header(key_id)
 
 
 def encrypt(ring: KeyRing, plaintext: str, aad: bytes) -> bytes:

@@ -3,12 +3,22 @@
 One transaction per request: ``get_session`` yields a session and commits when the endpoint returns,
 *before* the response is sent (routers declare it with ``scope="function"``), so a failed commit
 answers 500 and never 200. Workers use ``session_scope()``. Services never commit.
+
+An exception rolls the transaction back, except a ``DomainError`` marked as committing
+(``commits``, see ``vncomply.kit.errors``): the transaction commits and the error is re-raised, to
+be rendered as its problem after its side effects (an audit record, a spent attempt) are durable.
+That is the one way to answer an error whose side effects must stay; never return a problem
+response from a route for it.
+
+A network call the request must wait for (an SMS) is registered with ``after_commit`` and runs
+after the commit, outside the transaction. Every connection carries server-side statement and
+idle-in-transaction timeouts (``server_options``), so nothing waits for ever.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
@@ -17,7 +27,7 @@ import orjson
 import psycopg
 from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import DateTime, MetaData, make_url
+from sqlalchemy import ColumnElement, DateTime, MetaData, delete, inspect, make_url, select, tuple_
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -28,6 +38,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from vncomply.config import get_settings
+from vncomply.kit.errors import DomainError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -59,6 +70,20 @@ def database_url() -> str:
     return url
 
 
+def server_options(statement_timeout: float) -> str:
+    """libpq ``options`` for our connections: server-side limits on how long one statement may run
+    and how long a transaction may sit idle (a stuck client must not hold locks for ever), after
+    whatever ``options`` the database URL itself carries."""
+    s = get_settings()
+    given = make_url(database_url()).query.get("options")
+    ours = (
+        f"-c statement_timeout={round(statement_timeout * 1000)} "
+        f"-c idle_in_transaction_session_timeout={round(s.db_idle_in_transaction_timeout_seconds * 1000)}"
+    )
+    given_text = " ".join(given) if isinstance(given, tuple) else given
+    return f"{given_text} {ours}" if given_text else ours
+
+
 def get_engine() -> AsyncEngine:
     """The process's engine, created on first use (after a Celery fork, never before)."""
     global _engine
@@ -69,7 +94,10 @@ def get_engine() -> AsyncEngine:
             pool_size=s.db_pool_size,
             max_overflow=s.db_max_overflow,
             pool_pre_ping=False,
-            connect_args={"prepare_threshold": None},
+            connect_args={
+                "prepare_threshold": None,
+                "options": server_options(s.db_statement_timeout_seconds),
+            },
         )
     return _engine
 
@@ -137,6 +165,8 @@ async def _open_read_pool() -> AsyncConnectionPool:
                 kwargs={
                     "autocommit": True,
                     "prepare_threshold": 0 if s.db_read_prepared else None,
+                    # A permission check is a primary-key probe: seconds mean something is wrong.
+                    "options": server_options(s.db_read_statement_timeout_seconds),
                     # Tells these connections apart in pg_stat_activity.
                     "application_name": "vncomply-read",
                 },
@@ -184,16 +214,60 @@ async def read_rows(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]
     raise AssertionError("unreachable")
 
 
+_AFTER_COMMIT = "vncomply.after_commit"
+_UNDO = "vncomply.undo_after_commit"
+AfterCommit = Callable[[], Awaitable[None]]
+Undo = Callable[[AsyncSession], Awaitable[object]]
+
+
+def after_commit(session: AsyncSession, step: AfterCommit) -> None:
+    """Run ``step`` once this session's transaction has committed and its connection is back in
+    the pool: a network call (an SMS) must never hold a transaction open. The caller still waits
+    for it (a request answers after the step). If it raises, every ``undo_if_after_commit_fails``
+    of the session runs in one new transaction, then the error propagates."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(step)
+
+
+def undo_if_after_commit_fails(session: AsyncSession, undo: Undo) -> None:
+    """Register what takes this transaction's effect back should an ``after_commit`` step fail."""
+    session.info.setdefault(_UNDO, []).append(undo)
+
+
+async def _run_after_commit(steps: list[AfterCommit], undos: list[Undo]) -> None:
+    try:
+        for step in steps:
+            await step()
+    except BaseException:
+        if undos:
+            async with session_scope() as session:
+                for undo in undos:
+                    await undo(session)
+        raise
+
+
 @asynccontextmanager
 async def session_scope() -> AsyncIterator[AsyncSession]:
-    """A worker's unit of work: commit on success, roll back on any exception."""
+    """A unit of work: commit on success, roll back on any exception — but commit, then re-raise,
+    for a ``DomainError`` marked as committing (module docstring); then the session's
+    ``after_commit`` steps, outside any transaction."""
     async with get_sessionmaker()() as session:
         try:
             yield session
-            await session.commit()
+        except DomainError as exc:
+            if exc.commits:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
         except BaseException:
             await session.rollback()
             raise
+        else:
+            await session.commit()
+        steps: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
+        undos: list[Undo] = session.info.pop(_UNDO, [])
+    if steps:
+        await _run_after_commit(steps, undos)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -201,6 +275,29 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         # Route wrappers (idempotency) write into the same transaction as the endpoint.
         request.state.db_session = session
         yield session
+
+
+async def delete_batch(
+    session: AsyncSession, model: type[Base], where: ColumnElement[bool], batch: int
+) -> int:
+    """Delete up to ``batch`` rows of ``model`` matching ``where`` (a retention purge): by primary
+    key, skipping rows another transaction holds, so a purge never waits on a live request."""
+    pk = inspect(model).primary_key
+    doomed = select(*pk).where(where).limit(batch).with_for_update(skip_locked=True)
+    result = await session.execute(delete(model).where(tuple_(*pk).in_(doomed)))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def drain(step: Callable[[AsyncSession], Awaitable[int]], batch: int) -> int:
+    """Run ``step`` in one transaction after another until it handles fewer than ``batch`` rows
+    (a task working through a backlog commits per batch, never holds one long transaction)."""
+    total = 0
+    while True:
+        async with session_scope() as session:
+            n = await step(session)
+        total += n
+        if n < batch:
+            return total
 
 
 # Every router uses this alias, so the commit-before-response rule is declared once.

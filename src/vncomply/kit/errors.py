@@ -1,9 +1,22 @@
 """Typed domain errors. Each carries its HTTP status and RFC 9457 problem type; one handler renders
-them all as ``application/problem+json`` (see ``vncomply.kit.problems``)."""
+them all as ``application/problem+json`` (see ``vncomply.kit.problems``).
+
+Errors that commit. A raised error normally rolls the request's transaction back: nothing the
+request did is kept. A few refusals must keep what led to them — the audit record of a refused
+disclosure-package fetch, the attempt a wrong OTP code spent — or the refusal would undo its own
+trace (and a wrong code could be retried for free). Such an error is raised like any other, marked
+as committing: per class (``commits = True``, e.g. ``identities.otp.WrongCode``) or per raise
+(``raise Gone(...).committing()``). The transaction owner honours the mark: ``kit.db.get_session``
+(and ``session_scope``) *commits* and then re-raises, so the problem is rendered by the one handler
+as usual, after the side effects are durable; if that commit fails, the answer is the commit's
+error (500/503), never the problem. Everything the request wrote commits, so mark only errors
+raised after the service has written just what must be kept. On an ``@idempotent`` route the
+request's idempotency claim is released, not committed (nothing was created; a retry runs again).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 PROBLEM_BASE = "https://vncomply.dev/problems/"
 
@@ -12,6 +25,8 @@ class DomainError(Exception):
     status: int = 400
     slug: str = "bad-request"
     title: str = "Bad request"
+    # True: the request's transaction commits before this error is answered (module docstring).
+    commits: bool = False
 
     def __init__(
         self,
@@ -28,6 +43,11 @@ class DomainError(Exception):
     @property
     def type_uri(self) -> str:
         return PROBLEM_BASE + self.slug
+
+    def committing(self) -> Self:
+        """This error, marked so that the request's side effects commit before it is answered."""
+        self.commits = True
+        return self
 
 
 class InvalidInput(DomainError):

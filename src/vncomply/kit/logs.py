@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -55,3 +56,31 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
 
 def get_logger(name: str) -> Any:
     return structlog.get_logger(name)
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """Where ``exc`` (and the exceptions it chains) came from: frames and exception types only.
+
+    Never the exceptions' messages (a database error quotes the row's values, a ``ValueError`` the
+    input), local variables or source lines, so a 500's log line can carry it without carrying
+    personal data.
+    """
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    parts: list[str] = []
+    for e in reversed(chain):
+        if parts:
+            parts.append("which caused (or was raised while handling):")
+        parts.append("Traceback (most recent call last):")
+        # No source lines either: file, line and function locate the code; nothing else is needed.
+        parts.extend(
+            f'  File "{f.filename}", line {f.lineno}, in {f.name}'
+            for f in traceback.extract_tb(e.__traceback__)
+        )
+        parts.append(f"{type(e).__module__}.{type(e).__qualname__}")
+    return "\n".join(parts)

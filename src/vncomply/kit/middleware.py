@@ -2,7 +2,10 @@
 
 - request id: accepted from ``X-Request-ID`` when sane, else generated; echoed on every response;
 - metrics: count and latency by route *template* (bounded label cardinality);
-- body limit: 413 problem for bodies over ``max_body_bytes`` except on streaming routes.
+- body limit (``BodyLimitMiddleware``): 413 problem for bodies over ``max_body_bytes``, before they
+  are read when the length is declared and as they arrive otherwise. A streaming route (an exact
+  method and path) is exempt: a declared length over its own cap is a 413 at once, and the route
+  counts the rest itself (so it can say what it stored before the cap).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import itertools
 import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,28 +39,28 @@ def _reseed() -> None:  # a forked worker (gunicorn --preload) must not repeat i
 os.register_at_fork(after_in_child=_reseed)
 
 
+# On a refusal sent before the body was read: the server must drop the connection rather than keep
+# it for a next request while the client goes on sending (uvicorn would read and discard the rest).
+CLOSE_UNREAD = {"Connection": "close"}
+
+
 def new_request_id() -> str:
     return f"{_RID_PREFIX}{next(_rid_counter):016x}"
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, streaming_paths: Iterable[str]) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.max_body = max_body_bytes
-        self.streaming = tuple(streaming_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         rid = None
-        length = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate = value.decode("latin-1")
                 rid = candidate if _RID_OK.match(candidate) else None
-            elif name == b"content-length":
-                length = value
         rid = rid or new_request_id()
         token = request_id_var.set(rid)
         rid_header = (b"x-request-id", rid.encode())
@@ -71,13 +74,6 @@ class RequestContextMiddleware:
 
         start = time.perf_counter()
         try:
-            path: str = scope["path"]
-            limited = not path.startswith(self.streaming)
-            if limited and length is not None and _too_big(length, self.max_body):
-                await self._too_large(scope, receive, send_wrapper)
-                return
-            if limited:
-                receive = _counting(receive, self.max_body)
             await self.app(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
@@ -85,16 +81,43 @@ class RequestContextMiddleware:
             _observe(template, status_holder[0], time.perf_counter() - start)
             request_id_var.reset(token)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        resp = problem_response(
-            413,
-            "Request body too large",
-            f"Bodies are limited to {self.max_body} bytes; send fewer items per request "
-            "(or use the NDJSON bulk endpoint for identities).",
-            slug="payload-too-large",
-            instance=scope["path"],
-        )
-        await resp(scope, receive, send)
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, streaming: Mapping[tuple[str, str], int]) -> None:
+        self.app = app
+        self.max_body = max_body_bytes
+        self.streaming = dict(streaming)  # (method, path) → that route's own cap
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cap = self.streaming.get((scope["method"], scope["path"]))
+        limit = self.max_body if cap is None else cap
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if _too_big(value, limit):
+                    await _too_large(scope, receive, send, limit, streaming=cap is not None)
+                    return
+                break
+        await self.app(scope, receive if cap is not None else _counting(receive, limit), send)
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int, *, streaming: bool) -> None:
+    advice = (
+        "split the stream into several requests."
+        if streaming
+        else "send fewer items per request (or use the NDJSON bulk endpoint for identities)."
+    )
+    resp = problem_response(
+        413,
+        "Request body too large",
+        f"Bodies are limited to {limit} bytes here; {advice}",
+        slug="payload-too-large",
+        instance=scope["path"],
+        headers=CLOSE_UNREAD,
+    )
+    await resp(scope, receive, send)
 
 
 # Labelled children by (route template, status): `labels()` costs a lock and a dict build per call.
@@ -129,7 +152,10 @@ def _counting(receive: Receive, limit: int) -> Receive:
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise PayloadTooLarge(f"Bodies are limited to {limit} bytes; send fewer items per request.")
+                raise PayloadTooLarge(
+                    f"Bodies are limited to {limit} bytes; send fewer items per request.",
+                    headers=dict(CLOSE_UNREAD),
+                )
         return message
 
     return wrapped

@@ -65,9 +65,12 @@ def page_params(
 def time_id_cursor(cursor: list[Any]) -> tuple[datetime, UUID]:
     """A (timestamp, id) keyset cursor; one that does not parse is a 422, never a 500."""
     try:
-        return datetime.fromisoformat(str(cursor[0])), UUID(str(cursor[1]))
+        at, last_id = datetime.fromisoformat(str(cursor[0])), UUID(str(cursor[1]))
     except (IndexError, ValueError) as exc:
         raise _not_ours() from exc
+    if at.tzinfo is None:  # ours come from timestamptz columns; a zone-less time is not one of them
+        raise _not_ours()
+    return at, last_id
 
 
 def seq_cursor(cursor: list[Any]) -> int:

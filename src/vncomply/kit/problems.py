@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from vncomply.kit.errors import PROBLEM_BASE, DomainError
-from vncomply.kit.logs import get_logger
+from vncomply.kit.logs import get_logger, safe_traceback
 
 PROBLEM_JSON = "application/problem+json"
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -77,8 +77,9 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def domain_problem(exc: DomainError, instance: str) -> Response:
-    """The problem response for a typed error. Raised errors get it from the handler (and their
-    transaction rolls back); a route *returns* it when what led to the error must be committed."""
+    """The problem response for a typed error, rendered by the handler for every raised one. An
+    error whose side effects must be kept is raised all the same, marked as committing (see
+    ``vncomply.kit.errors``): the session dependency commits before the handler renders it."""
     return problem_response(
         exc.status,
         exc.title,
@@ -179,6 +180,18 @@ def _unstorable(exc: BaseException) -> str | None:
     return "a value cannot be stored as sent"
 
 
+def log_unhandled(exc: BaseException, **context: object) -> None:
+    """Log a 500 so the ``request_id`` a caller quotes finds it: where it happened (frames and
+    exception types), never the exception's message (it may hold SQL parameters and so PII)."""
+    log.error(
+        "unhandled_exception",
+        request_id=request_id_var.get(),
+        **context,
+        error_type=type(exc).__name__,
+        traceback=safe_traceback(exc),
+    )
+
+
 async def _unhandled(request: Request, exc: Exception) -> Response:
     unstorable = _unstorable(exc)
     if unstorable is not None:
@@ -193,8 +206,7 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
     if database_unavailable(exc):
         log.warning("database_unavailable", path=request.url.path, error_type=type(exc).__name__)
         return unavailable_response(request.url.path)
-    # Never echo the exception: it may hold SQL parameters and so PII.
-    log.error("unhandled_exception", path=request.url.path, error_type=type(exc).__name__)
+    log_unhandled(exc, path=request.url.path)
     return problem_response(
         500,
         "Internal error",

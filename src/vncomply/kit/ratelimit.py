@@ -14,6 +14,8 @@ import math
 import time
 from dataclasses import dataclass
 
+from redis.exceptions import NoScriptError
+
 from vncomply.kit.logs import get_logger
 from vncomply.kit.metrics import REDIS_FAILURES
 from vncomply.kit.redis import get_redis, key
@@ -67,9 +69,9 @@ async def _eval(bucket: str, interval: float, tau: float, cost: int) -> list[byt
         _script_sha = await client.script_load(_GCRA)
     try:
         return await client.evalsha(_script_sha, 1, bucket, interval, tau, cost)  # type: ignore[no-any-return]
-    except Exception as exc:
-        if "NOSCRIPT" not in str(exc):
-            raise
+    except NoScriptError:
+        # A restarted (or flushed, or failed-over) Redis has an empty script cache. redis-py
+        # raises this type for the server's NOSCRIPT reply, whose message lacks the word.
         _script_sha = await client.script_load(_GCRA)
         return await client.evalsha(_script_sha, 1, bucket, interval, tau, cost)  # type: ignore[no-any-return]
 

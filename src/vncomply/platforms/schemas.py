@@ -6,7 +6,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+from vncomply.kit.types import MULTI_LINE, SINGLE_LINE, BoundedDate, ZonedDateTime
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), SINGLE_LINE]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE]
 
 
 class ContactPoint(BaseModel):
@@ -15,8 +18,10 @@ class ContactPoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Text
     email: EmailStr
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=40)]
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=40), SINGLE_LINE]
+    address: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), MULTI_LINE
+    ]
 
 
 class PlatformCreate(BaseModel):
@@ -40,15 +45,15 @@ class PlatformCreate(BaseModel):
             ]
         },
     )
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Name
     legal_name: Text
     contact_point: ContactPoint
     monthly_vn_visits: int = Field(
         ge=0, le=10**12, description="6-month average of monthly visits from Vietnam"
     )
     stores_data_in_vn: bool = False
-    in_scope_since: date | None = None
-    contact_filed_at: datetime | None = None
+    in_scope_since: BoundedDate | None = None
+    contact_filed_at: ZonedDateTime | None = None
     lock_days: list[int] | None = Field(
         default=None,
         min_length=3,
@@ -60,13 +65,13 @@ class PlatformCreate(BaseModel):
 
 class PlatformUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    name: Name | None = None
     legal_name: Text | None = None
     contact_point: ContactPoint | None = None
     monthly_vn_visits: int | None = Field(default=None, ge=0, le=10**12)
     stores_data_in_vn: bool | None = None
-    in_scope_since: date | None = None
-    contact_filed_at: datetime | None = None
+    in_scope_since: BoundedDate | None = None
+    contact_filed_at: ZonedDateTime | None = None
     lock_days: list[int] | None = Field(default=None, min_length=3, max_length=3)
     disclosure_two_officers: bool | None = None
 

@@ -4,13 +4,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import AwareDatetime
 
 from vncomply.auth.deps import require
 from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.kit.db import SessionDep
 from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
 from vncomply.kit.principal import Principal, Role
+from vncomply.kit.types import ZonedDateTime
 from vncomply.takedowns import intake, lifecycle, service
 from vncomply.takedowns import metrics as _metrics  # noqa: F401  (registers the collectors)
 from vncomply.takedowns.enums import OrderStatus, Urgency
@@ -52,7 +52,7 @@ async def list_orders(
     status: OrderStatus | None = None,
     urgency: Urgency | None = None,
     overdue: Annotated[bool | None, Query(description="due_at passed and not completed")] = None,
-    due_before: Annotated[AwareDatetime | None, Query(description="due_at earlier than")] = None,
+    due_before: Annotated[ZonedDateTime | None, Query(description="due_at earlier than")] = None,
     authority_id: uuid.UUID | None = None,
     platform_id: Annotated[uuid.UUID | None, Query(description="admin: one platform's orders")] = None,
 ) -> Page[OrderSummary]:

@@ -4,8 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from vncomply.kit.types import MULTI_LINE, SINGLE_LINE, ZonedDateTime
 from vncomply.rulebook.schemas import RuleRef
 from vncomply.takedowns.enums import (
     Category,
@@ -31,17 +32,19 @@ def _http_url(value: str) -> str:
 HttpUrl = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=2048),
+    SINGLE_LINE,
     AfterValidator(_http_url),
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-ShortId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), MULTI_LINE]
+ShortId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), SINGLE_LINE]
 
 
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     content_url: HttpUrl = Field(description="http(s) URL of the content, at most 2048 characters")
     content_id: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE]
+        | None
     ) = None
     account_id: ShortId | None = Field(
         default=None, description="the platform's account id; a removal records a violation for it"
@@ -94,14 +97,14 @@ class TakedownCreate(BaseModel):
     authority_id: uuid.UUID | None = Field(
         default=None, description="officer keys: the authority that ordered by phone or in writing"
     )
-    reference_no: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = (
-        Field(
-            description="the authority's document number; unique per authority and platform (one "
-            "letter may go to several platforms)"
-        )
+    reference_no: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE
+    ] = Field(
+        description="the authority's document number; unique per authority and platform (one "
+        "letter may go to several platforms)"
     )
-    issued_at: AwareDatetime | None = Field(default=None, description="when the authority issued it")
-    received_at: AwareDatetime | None = Field(
+    issued_at: ZonedDateTime | None = Field(default=None, description="when the authority issued it")
+    received_at: ZonedDateTime | None = Field(
         default=None,
         description="officer keys only: when it was received (default now; at most 7 days back)",
     )
@@ -131,7 +134,7 @@ class ResolutionIn(BaseModel):
         },
     )
     outcome: Outcome
-    actioned_at: AwareDatetime | None = Field(
+    actioned_at: ZonedDateTime | None = Field(
         default=None,
         description="when the platform says it acted (default now; never in the future). Kept as "
         "the platform's statement; the verdict is judged on when this resolution reaches vncomply",
