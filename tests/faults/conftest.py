@@ -9,14 +9,14 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import ContextManager
 
 import pytest
 
 from tests.faults.stack import Servers, Stack, stack
 
-StackFactory = Callable[..., ContextManager[Stack]]
+StackFactory = Callable[..., AbstractContextManager[Stack]]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -26,12 +26,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def fault_dir() -> Iterator[Path]:
+def fault_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
     """Our own directory, not pytest's tmp_path: pytest prunes old basetemp directories when any
-    other session starts, which would delete a running server's data directory."""
+    other session starts, which would delete a running server's data directory. Kept (and named)
+    when a test failed, for its logs."""
     path = Path(tempfile.mkdtemp(prefix="vncomply-faults-"))
     yield path
-    shutil.rmtree(path, ignore_errors=True)
+    if request.session.testsfailed:
+        print(f"\nfault test logs kept in {path}/logs")
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

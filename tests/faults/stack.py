@@ -116,6 +116,11 @@ class Stack:
     def one(self, query: str, params: Mapping[str, object] | None = None) -> object:
         return self.sql(query, params)[0][0]
 
+    def count(self, query: str, params: Mapping[str, object] | None = None) -> int:
+        value = self.one(query, params)
+        assert isinstance(value, int)
+        return value
+
 
 @contextlib.contextmanager
 def stack(servers: Servers, logs: Path, **env: str) -> Iterator[Stack]:

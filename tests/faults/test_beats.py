@@ -37,10 +37,13 @@ def test_two_beats_never_fire_a_transition_twice(make_stack: StackFactory) -> No
         started = time.monotonic()
         wait_for(
             "every order to be overdue",
-            lambda: s.one(
-                "SELECT count(*) FROM takedown_orders WHERE reference_no LIKE 'B-%%' AND breached_at IS NULL"
-            )
-            == 0,
+            lambda: (
+                s.one(
+                    "SELECT count(*) FROM takedown_orders "
+                    "WHERE reference_no LIKE 'B-%%' AND breached_at IS NULL"
+                )
+                == 0
+            ),
             120,
         )
         took = time.monotonic() - started

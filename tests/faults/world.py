@@ -91,7 +91,9 @@ def build(
             tenant = Tenant(pid, str(key))
             if webhook_url is not None:
                 ep = _ok(
-                    c.post("/v1/webhook-endpoints", headers=auth(tenant.platform_key), json={"url": webhook_url})
+                    c.post(
+                        "/v1/webhook-endpoints", headers=auth(tenant.platform_key), json={"url": webhook_url}
+                    )
                 )
                 tenant.endpoint_secret = str(ep["secret"])
             for i in range(accounts):
@@ -137,9 +139,7 @@ def build(
                         "urgency": "standard",
                         "category": "fraud",
                         "legal_basis": "Decree 147/2024 Art. 23",
-                        "items": [
-                            {"content_url": "https://social.example/p/1", "subject_type": "post"}
-                        ],
+                        "items": [{"content_url": "https://social.example/p/1", "subject_type": "post"}],
                     },
                 )
             )
