@@ -25,15 +25,29 @@ class Answer:
     problem: bool  # application/problem+json
     error: str = ""
 
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+IDENTITY = {
+    "full_name": "Nguyễn Văn An",
+    "date_of_birth": "1990-05-17",
+    "phone_number": "0912345678",
+    "verification": {"method": "sms_otp", "verified_at": "2026-01-01T00:00:00Z"},
+}
+
 
 @dataclass
 class CheckLoad:
-    """``concurrency`` loops of GET /v1/accounts/{id}/permissions until stopped."""
+    """``concurrency`` loops of GET /v1/accounts/{id}/permissions until stopped — or, with
+    ``writes``, of PUT /v1/identities/{id} (a transaction through the ORM session)."""
 
     base: str
     key: str
     accounts: Sequence[str]
     concurrency: int = 4
+    writes: bool = False
     timeout: float = 15.0
     answers: list[Answer] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -58,7 +72,11 @@ class CheckLoad:
                 while not self._stop.is_set():
                     t0 = time.monotonic()
                     try:
-                        r = await c.get(f"/v1/accounts/{next(ids)}/permissions")
+                        account = next(ids)
+                        if self.writes:
+                            r = await c.put(f"/v1/identities/{account}", json=IDENTITY)
+                        else:
+                            r = await c.get(f"/v1/accounts/{account}/permissions")
                         ctype = r.headers.get("content-type", "")
                         a = Answer(t0, time.monotonic(), r.status_code, "problem+json" in ctype)
                     except httpx.HTTPError as exc:
@@ -73,7 +91,17 @@ class CheckLoad:
 
     def summary(self) -> str:
         s = self.statuses()
-        return f"{len(self.answers)} checks, statuses {dict(sorted(s.items()))}"
+        what = "writes" if self.writes else "checks"
+        return f"{len(self.answers)} {what}, statuses {dict(sorted(s.items()))}"
+
+    def unanswered_problems(self) -> list[Answer]:
+        """Non-200 answers that are not a 503 problem (a 500, a bare error, no answer)."""
+        return [a for a in self.answers if not a.ok and not (a.status == 503 and a.problem)]
+
+    def last_failure_after(self, t: float) -> float | None:
+        """When the last non-200 answer to a request started after ``t`` came back."""
+        failed = [a.finished for a in self.answers if a.started >= t and not a.ok]
+        return max(failed) if failed else None
 
 
 @contextlib.contextmanager
