@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="postgresql+psycopg://… ; unset → embedded server (`vncomply up`)"
     )
+    # A streaming replica for the hot reads and the reports (kit/replica.py); unset → the primary.
+    database_read_url: str | None = Field(default=None, description="postgresql+psycopg://… of a replica")
+    # The most the replica may be behind for a read to go to it (else the primary answers).
+    read_max_lag_seconds: float = Field(default=1.0, gt=0, le=300)
     redis_url: str | None = Field(default=None, description="redis://… ; unset → embedded server")
     redis_key_prefix: str = "vnc"
     field_keys: str = Field(
