@@ -1,5 +1,5 @@
 """Two beats at once (and two workers, so their doubled sweeps really run side by side): no
-transition fires twice. Orders with a 20-second window fall due during the test, so each has four
+transition fires twice. Orders with a 10-second window fall due during the test, so each has four
 steps — three reminders and overdue — taken while both beats tick."""
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ def test_two_beats_never_fire_a_transition_twice(make_stack: StackFactory) -> No
         beats = [s.procs.beat(), s.procs.beat()]
         s.procs.worker()
         s.procs.worker()
-        t0 = now() + timedelta(seconds=20)
+        t0 = now() + timedelta(seconds=10)
         for n, tenant in enumerate(world.tenants):
             seed_due_orders(
                 s,
                 world.template_orders[tenant.platform_id],
                 ORDERS // 2,
                 first_due=t0 + timedelta(seconds=n),
-                spread=timedelta(seconds=5),
-                window=timedelta(seconds=20),
+                spread=timedelta(seconds=4),
+                window=timedelta(seconds=10),
                 tag="B",
             )
         started = time.monotonic()

@@ -40,7 +40,7 @@ def test_terminated_connections_answer_503_and_the_api_recovers(make_stack: Stac
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         api = s.procs.api(port)
-        tenant = build(base, platforms=1, accounts=20).tenant
+        tenant = build(base, platforms=1, accounts=8).tenant
         with load_of(base, tenant) as (checks, writes):
             time.sleep(2)
             killed = []
@@ -81,13 +81,13 @@ def test_postgres_stopped_and_started(make_stack: StackFactory) -> None:
         api = s.procs.api(port)
         beat = s.procs.beat()
         worker = s.procs.worker()
-        world = build(base, platforms=1, accounts=20, webhook_url=rec.url)
+        world = build(base, platforms=1, accounts=8, webhook_url=rec.url)
         seed_due_orders(
             s,
             world.template_orders[world.tenant.platform_id],
             orders,
             first_due=now() + timedelta(seconds=2),
-            spread=timedelta(seconds=30),
+            spread=timedelta(seconds=15),
             tag="P",
         )
         watcher = Watcher(lambda: transitions(s)).start()

@@ -34,15 +34,15 @@ def test_redis_outage(make_stack: StackFactory) -> None:
         s.procs.api(port)
         beat = s.procs.beat()
         worker = s.procs.worker()
-        world = build(base, platforms=1, accounts=20, webhook_url=rec.url)
+        world = build(base, platforms=1, accounts=8, webhook_url=rec.url)
         tenant = world.tenant
-        # Due one after another over 40 s from now: some before, many during and after the outage.
+        # Due one after another over 25 s from now: some before, many during and after the outage.
         seed_due_orders(
             s,
             world.template_orders[tenant.platform_id],
             ORDERS,
             first_due=now() + timedelta(seconds=2),
-            spread=timedelta(seconds=40),
+            spread=timedelta(seconds=25),
             tag="R",
         )
         watcher = Watcher(lambda: transitions(s)).start()
