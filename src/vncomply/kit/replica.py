@@ -219,15 +219,18 @@ async def read_rows(
         (_STALE if st.reachable else _UNREACHABLE).inc()
         return None
     try:
-        async with st.pool.connection() as conn:
-            try:
-                rows = await (await conn.execute(sql, params)).fetchall()
-            except psycopg.Error:
-                if conn.broken:
-                    _unreachable(st, "connection lost")
-                raise
-    except (psycopg.Error, PoolTimeout, OSError) as exc:
-        if isinstance(exc, PoolTimeout):
+        # A replica gone silent (no reset, e.g. a network partition) must not hold a check for
+        # longer than the server would have let the statement run.
+        async with asyncio.timeout(get_settings().db_read_statement_timeout_seconds + 1):
+            async with st.pool.connection() as conn:
+                try:
+                    rows = await (await conn.execute(sql, params)).fetchall()
+                except psycopg.Error:
+                    if conn.broken:
+                        _unreachable(st, "connection lost")
+                    raise
+    except (psycopg.Error, PoolTimeout, OSError, TimeoutError) as exc:
+        if isinstance(exc, PoolTimeout | TimeoutError):
             _unreachable(st, type(exc).__name__)
         _FAILED.inc()
         return None  # a conflict with recovery, a stopped replica: the primary answers this one
