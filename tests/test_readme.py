@@ -39,3 +39,16 @@ def test_every_make_target_in_the_readme_exists() -> None:
     targets = set(re.findall(r"^([a-z-]+):", (ROOT / "Makefile").read_text(), re.M))
     for target in re.findall(r"(?:`|^)make ([a-z]+)", README, re.M):
         assert target in targets, f"`make {target}` is not in the Makefile"
+
+
+def test_the_architecture_list_matches_the_tree() -> None:
+    block = README.split("## Architecture", 1)[1].split("```", 2)[1]
+    listed = set(re.findall(r"^  ([a-z_]+(?:\.py|/))", block, re.M))
+    src = ROOT / "src" / "vncomply"
+    present = {p.name + "/" for p in src.iterdir() if (p / "__init__.py").exists()}
+    present |= {p.name for p in src.glob("*.py") if p.name != "__init__.py"}
+    assert present - listed == set(), "in the tree, missing from README's architecture list"
+    assert listed - present == set(), "in README's architecture list, not in the tree"
+    kit = {p.stem for p in (src / "kit").glob("*.py") if p.stem != "__init__"}
+    named = set(re.findall(r"[a-z_]+", block.split("kit/", 1)[1].split("embedded/", 1)[0]))
+    assert kit - named == set(), "kit modules missing from README's architecture list"

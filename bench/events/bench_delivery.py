@@ -17,12 +17,17 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
+import sys
 import time
 import uuid
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("VNCOMPLY_WEBHOOK_ALLOW_PRIVATE", "127.0.0.1/32")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import common
 
 
 def _receiver(port_q: Any, count: Any, latency: float = 0.0) -> None:
@@ -133,6 +138,9 @@ async def run(n_events: int, concurrency: int, batch: int, latency_ms: float) ->
         await sender.aclose()
     elapsed = time.perf_counter() - t0
     await dispose_engine()
+    # References on the same receiver, same concurrency, same number of requests.
+    streams = await common.streams_sender(port, n_events, concurrency)
+    bare_httpx = await common.httpx_sender(port, n_events, concurrency)
     proc.terminate()
     return {
         "events": n_events,
@@ -143,6 +151,8 @@ async def run(n_events: int, concurrency: int, batch: int, latency_ms: float) ->
         "received": count.value,
         "seconds": round(elapsed, 2),
         "deliveries_per_s": round(delivered / elapsed, 1),
+        "asyncio_streams_per_s": round(streams, 1),
+        "bare_httpx_per_s": round(bare_httpx, 1),
     }
 
 
@@ -156,6 +166,9 @@ def main() -> None:
     result = asyncio.run(run(a.events, a.concurrency, a.batch, a.latency_ms))
     print(result)
     print(f"deliveries/s: {result['deliveries_per_s']} (cores: {len(os.sched_getaffinity(0))})")
+    rate = result["deliveries_per_s"]
+    common.beside("webhook delivery vs asyncio streams", rate, result["asyncio_streams_per_s"], "/s", 0.25)
+    common.beside("webhook delivery vs bare httpx", rate, result["bare_httpx_per_s"], "/s", 1.0)
 
 
 if __name__ == "__main__":

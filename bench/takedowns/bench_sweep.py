@@ -80,7 +80,7 @@ def seed_orders(plain_url: str, pids: list[str], authority: str, orders: int, du
         legal_basis, received_at, rule_id, rule_hours, due_at, status, reminders_sent,
         items_total, items_pending, next_action_at, created_at, updated_at)
     SELECT gen_random_uuid(), (%(pids)s::uuid[])[1 + i %% cardinality(%(pids)s::uuid[])],
-           %(aid)s::uuid, 'BENCH-' || i, md5(i::text), 'electronic', 'standard', 'fraud',
+           %(aid)s::uuid, 'BENCH-' || i, decode(md5(i::text), 'hex'), 'electronic', 'standard', 'fraud',
            'Decree 147/2024', r.received, 'takedown.standard.v1', 24,
            r.received + interval '24 hours', 'open', r.sent, 1, 1, r.next_at, r.received, r.received
     FROM generate_series(1, %(n)s) AS i,

@@ -11,6 +11,7 @@ in the README.
 from __future__ import annotations
 
 import re
+from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated
@@ -125,6 +126,9 @@ class Settings(BaseSettings):
     retention_months: int = Field(default=RETENTION_MONTHS_FLOOR, ge=0, le=1200)
     # Events whose deliveries have ended, and those deliveries, are deleted after this many days.
     event_retention_days: int = Field(default=90, ge=1, le=3650)
+    # Filings: the annual report's due date (MM-DD of the year after the one reported on). No
+    # official date was found; the rulebook marks the rule `unconfirmed`.
+    annual_report_due: str = Field(default="01-31", pattern=r"^\d{2}-\d{2}$")
 
     @model_validator(mode="before")
     @classmethod
@@ -142,6 +146,23 @@ class Settings(BaseSettings):
                 if key in data:
                     data[key] = _csv(data[key])
         return data
+
+    @model_validator(mode="after")
+    def _annual_report_due_is_a_date(self) -> Settings:
+        month, day = (int(v) for v in self.annual_report_due.split("-"))
+        try:
+            date(2001, month, day)  # not a leap year: 02-29 would not exist most years
+        except ValueError:
+            raise ValueError(
+                "VNCOMPLY_ANNUAL_REPORT_DUE must be a day of the year as MM-DD (02-29 is refused: "
+                "most years have none)"
+            ) from None
+        return self
+
+    @property
+    def annual_report_due_month_day(self) -> tuple[int, int]:
+        month, day = (int(v) for v in self.annual_report_due.split("-"))
+        return month, day
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:

@@ -34,6 +34,8 @@ DOMAINS: tuple[str, ...] = (
     "blocks",
     "disclosures",
     "reports",
+    "filings",
+    "breaches",
     "idempotency",
     "deadlines",
 )

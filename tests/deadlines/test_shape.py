@@ -16,6 +16,8 @@ NAMES = {
     "vncomply.takedowns.deadline": "takedowns.clock",
     "vncomply.blocks.deadline": "blocks.account_block",
     "vncomply.disclosures.deadline": "disclosures.clock",
+    "vncomply.filings.deadline": "filings.clock",
+    "vncomply.breaches.deadline": "breaches.clock",
 }
 
 

@@ -117,8 +117,11 @@ async def test_only_authorities_for_addressable_platforms(
     _, narrow = await make_authority(db, "DIC-HANOI", [world.b.platform_id])
     r = await client.post(URL, json=request_body(world.a.platform_id), headers=auth(narrow))
     assert r.status_code == 404
+    # An officer records only phone or written requests, naming the authority (tests/disclosures/
+    # test_by_phone.py); a platform key never submits one.
     r = await client.post(URL, json=request_body(world.a.platform_id), headers=auth(world.a.officer))
-    assert r.status_code == 403
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "authority_id"
     r = await client.post(URL, json=request_body(world.a.platform_id), headers=auth(world.a.platform))
     assert r.status_code == 403
 

@@ -12,7 +12,7 @@ async def test_dispatch_task_wrapper(client, db: AsyncSession, receiver: Receive
     keys = await platform_keys(db)
     r = await client.post("/v1/webhook-endpoints", headers=auth(keys.platform), json={"url": receiver.url})
     assert r.status_code == 201
-    await outbox.emit(db, keys.platform_id, "platform.filing_due", {"due_at": "2026-12-31"})
+    await outbox.emit(db, keys.platform_id, "filing.due_soon", {"due_at": "2026-12-31"})
     await db.flush()
     assert await tasks._dispatch() == 1
     assert len(receiver.requests) == 1

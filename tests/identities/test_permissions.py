@@ -15,7 +15,10 @@ from vncomply.kit import clock
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 # Savepoint statements come from the test harness's outer transaction, not from the app.
 HARNESS = ("SAVEPOINT", "RELEASE", "ROLLBACK TO SAVEPOINT")
-ALL = ("post", "comment", "share", "livestream", "livestream_commercial")
+ALL = ("post", "comment", "share", "livestream", "livestream_commercial", "monetise")
+# The actions needing a verified identity by the rule in force (verified_actions.v1): not monetise,
+# which the rulebook gates on the contact filing only.
+IDENTITY = ALL[:5]
 
 
 @pytest.fixture(autouse=True)
@@ -63,7 +66,7 @@ async def test_verified_adult_and_commercial(client, db):
         "blocked_until": None,
         "locked": False,
         "actions": {
-            **{a: {"allowed": True, "reason": None} for a in ALL[:4]},
+            **{a: {"allowed": True, "reason": None} for a in ALL},
             "livestream_commercial": {"allowed": False, "reason": "national_id_required"},
         },
     }
@@ -75,10 +78,12 @@ async def test_unknown_revoked_closed(client, db):
     k = await platform_keys(db)
     p = await _perm(client, k.platform, "ghost")
     assert p["verified"] is False
-    assert set(_reasons(p).values()) == {"unverified"}
+    assert _reasons(p) == dict.fromkeys(IDENTITY, "unverified") | {"monetise": None}
     await client.put("/v1/identities/r", json=body(), headers=auth(k.platform))
     await client.post("/v1/identities/r/revoke", headers=auth(k.platform))
-    assert set(_reasons(await _perm(client, k.platform, "r")).values()) == {"revoked"}
+    assert _reasons(await _perm(client, k.platform, "r")) == dict.fromkeys(IDENTITY, "revoked") | {
+        "monetise": None
+    }
     await client.delete("/v1/identities/r", headers=auth(k.platform))
     # Closed wins over a block too.
     await _block(db, k.platform_id, "r")
@@ -104,7 +109,7 @@ async def test_blocked_then_expires_and_locked(client, db):
     p = await _perm(client, k.platform, "a")
     assert p["blocked_until"] == "2026-12-11T03:00:00Z"  # the second one has started
     clock.advance(timedelta(days=20))
-    assert _reasons(await _perm(client, k.platform, "a")) == dict.fromkeys(ALL[:4]) | {
+    assert _reasons(await _perm(client, k.platform, "a")) == dict.fromkeys(ALL) | {
         "livestream_commercial": "national_id_required"
     }
     # A permanent lock outranks a concurrent temporary block.
@@ -117,7 +122,7 @@ async def test_blocked_then_expires_and_locked(client, db):
     await _block(db, k.platform_id, "ghost", starts=clock.now())
     p = await _perm(client, k.platform, "ghost")
     assert p["locked"] is True
-    assert set(_reasons(p).values()) == {"unverified"}
+    assert _reasons(p) == dict.fromkeys(IDENTITY, "unverified") | {"monetise": "locked"}
 
 
 async def test_guardian_required(client, db):
@@ -135,9 +140,11 @@ async def test_guardian_required(client, db):
     )
     assert r.status_code == 201, r.text
     assert _reasons(await _perm(client, k.platform, "kid"))["post"] is None
-    # A minor's row without a guardian (e.g. loaded before the rule): every action refused.
+    # A minor's row without a guardian (e.g. loaded before the rule): every identity action refused.
     await db.execute(text("UPDATE identities SET has_guardian = false WHERE account_id = 'kid'"))
-    assert set(_reasons(await _perm(client, k.platform, "kid")).values()) == {"guardian_required"}
+    assert _reasons(await _perm(client, k.platform, "kid")) == dict.fromkeys(
+        IDENTITY, "guardian_required"
+    ) | {"monetise": None}
     # On the 16th birthday (Vietnam date) the guardian rule stops applying.
     clock.set_now(datetime(2028, 5, 31, 17, 0, tzinfo=UTC))  # 00:00 on 1 June in Hanoi
     assert _reasons(await _perm(client, k.platform, "kid"))["post"] is None
@@ -154,6 +161,7 @@ async def test_platform_contact_not_filed(client, db):
         "share": None,
         "livestream": "platform_contact_not_filed",
         "livestream_commercial": "platform_contact_not_filed",
+        "monetise": "platform_contact_not_filed",
     }
 
 

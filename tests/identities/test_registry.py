@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -250,3 +250,41 @@ async def test_search_by_blind_index(client, db):
     )
     assert audit
     assert all(PHONE_E164 not in d and NID not in d for d in audit)
+
+
+async def test_national_id_method_needs_the_no_mobile_attestation(client, db):
+    """Decree 147: the ID number verifies an account only when the user has no Vietnamese mobile."""
+    k = await platform_keys(db)
+    nid_method = {"method": "national_id", "verified_at": "2026-01-01T00:00:00Z"}
+    r = await client.put(
+        "/v1/identities/u", json=body(national_id=NID, verification=nid_method), headers=auth(k.platform)
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "verification.method"
+    assert "no_vn_mobile_attested" in r.json()["detail"]
+    assert NID not in r.text
+    # Attesting no VN mobile while sending one is a contradiction.
+    r = await client.put(
+        "/v1/identities/u", json=body(no_vn_mobile_attested=True, national_id=NID), headers=auth(k.platform)
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "no_vn_mobile_attested"
+    # A phone-verified user may still hold an ID number (e.g. for commercial livestream).
+    r = await client.put("/v1/identities/u", json=body(national_id=NID), headers=auth(k.platform))
+    assert r.status_code == 201, r.text
+
+
+async def test_minor_age_comes_from_the_rule_in_force(client, db, monkeypatch):
+    """A rule version raising the minor age to 18: a 17-year-old now needs a guardian."""
+    from tests.rulebook.swap import new_version
+
+    k = await platform_keys(db)
+    seventeen = "2009-06-01"  # 17 at NOW
+    r = await client.put("/v1/identities/teen", json=body(date_of_birth=seventeen), headers=auth(k.platform))
+    assert r.status_code == 201, r.text
+    assert r.json()["is_minor"] is False
+    new_version(monkeypatch, "verified_actions.v1", NOW - timedelta(days=1), minor_age=18)
+    r = await client.put("/v1/identities/teen2", json=body(date_of_birth=seventeen), headers=auth(k.platform))
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "guardian"
+    assert "under 18" in r.json()["detail"]

@@ -173,7 +173,7 @@ async def test_violations_recorded_for_removed_and_restricted_accounts(client, d
     assert v0.authority_id == w.authority_id
     assert v0.reference_no == "REF-1"
     assert v0.category == "gambling"
-    assert v0.occurred_at == T0 + timedelta(minutes=30)
+    assert v0.occurred_at == T0  # the day the request was received, not actioned_at (Decree 147)
     assert v0.recorded_at == T0 + timedelta(hours=1)
 
 

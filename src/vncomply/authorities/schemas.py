@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from vncomply.kit.types import SINGLE_LINE
+from vncomply.authorities.enums import Channel
+from vncomply.kit.types import SINGLE_LINE, ZonedDateTime
 
 
 class AuthorityKind(StrEnum):
@@ -81,3 +82,26 @@ class AuthorityOut(BaseModel):
     platforms: Literal["all"] | list[uuid.UUID]
     created_at: datetime
     updated_at: datetime
+
+
+class OrderParties(BaseModel):
+    """Who sent an order to whom, how and when: the fields every authority order carries
+    (block orders and disclosure requests; checked by ``vncomply.authorities.receipt``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    platform_id: uuid.UUID | None = Field(
+        default=None, description="authority keys: the platform addressed (required); officer keys: omit"
+    )
+    authority_id: uuid.UUID | None = Field(
+        default=None,
+        description="officer keys (required): the authority that gave the order by phone or in writing",
+    )
+    channel: Channel | None = Field(
+        default=None,
+        description="officer keys (required): `phone` or `written`; authority keys: `electronic` (default)",
+    )
+    received_at: ZonedDateTime | None = Field(
+        default=None,
+        description="officer keys only: when the order was received (default now; at most 7 days "
+        "back); its clock runs from this instant",
+    )

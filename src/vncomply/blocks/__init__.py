@@ -16,5 +16,7 @@ DOMAIN = Domain(
         "block.ended",
         "block.lifted",
         "block.apply_overdue",
+        # A lock whose violation was withdrawn afterwards, flagged for the officer's review.
+        "block.review_needed",
     ),
 )

@@ -25,13 +25,14 @@ WHAT = "account block"
 
 
 async def start_block(
-    session: AsyncSession, actor: Principal | None, b: AccountBlock, now: datetime, rule: rulebook.Rule
+    session: AsyncSession, actor: Principal | None, b: AccountBlock, start: datetime, rule: rulebook.Rule
 ) -> AccountBlock:
-    """Start ``b`` at ``now`` under ``rule``: a permanent lock has no end, a temporary one ends
-    ``duration_days`` later (the CHECK constraint holds the two together)."""
-    b.starts_at = now
-    b.apply_by = now + timedelta(hours=rule.params["apply_within_hours"])
-    b.ends_at = None if b.permanent else now + timedelta(days=b.duration_days or 0)
+    """Start ``b`` at ``start`` (now, or an order's receipt) under ``rule``: a permanent lock has no
+    end, a temporary one ends ``duration_days`` later (the CHECK constraint holds the two
+    together), and the platform applies it within the rule's hours of ``start``."""
+    b.starts_at = start
+    b.apply_by = start + timedelta(hours=rule.params["apply_within_hours"])
+    b.ends_at = None if b.permanent else start + timedelta(days=b.duration_days or 0)
     b.rule_id = rule.id
     b.next_action_at = next_action(b)
     session.add(b)
@@ -47,6 +48,8 @@ async def start_block(
             "duration_days": b.duration_days,
             "subject_type": b.subject_type.value,
             "subject_id": b.subject_id,
+            # How an order arrived; the audit record's actor is the key that recorded it.
+            "channel": b.channel.value if b.channel else None,
         },
     )
     return b
@@ -84,6 +87,8 @@ async def lift(session: AsyncSession, actor: Principal, block_id: uuid.UUID, rea
     b.lifted_at = now
     b.lift_reason = reason
     b.next_action_at = None
+    if b.review_requested_at is not None and b.review_closed_at is None:
+        b.review_closed_at = now  # lifting is the review's other outcome
     await session.flush()
     await announce(
         session,
@@ -94,3 +99,31 @@ async def lift(session: AsyncSession, actor: Principal, block_id: uuid.UUID, rea
         {"lifted_at": now.isoformat(), "reason": reason},
     )
     return b
+
+
+async def keep_after_review(
+    session: AsyncSession, actor: Principal, block_id: uuid.UUID, reason: str
+) -> AccountBlock:
+    """An officer reviewed a lock flagged because a violation it counted was withdrawn, and keeps it
+    (the other outcome is ``lift``)."""
+    b = await get_scoped(session, AccountBlock, block_id, actor, WHAT, for_update=True)
+    if b.review_requested_at is None or b.review_closed_at is not None:
+        raise IllegalTransition(
+            f"Block {b.id} is not waiting for a review; only a lock flagged after a withdrawn "
+            "violation is reviewed.",
+            current_state="no_review_pending",
+        )
+    now = clock.now()
+    b.review_closed_at = now
+    await session.flush()
+    audit.record(session, actor, "block.review_kept", RESOURCE, b.id, b.platform_id, {"reason": reason})
+    return b
+
+
+def needs_review(b: AccountBlock, now: datetime) -> bool:
+    """Flagged for the officer's review, not yet reviewed, and still in force or to come."""
+    return (
+        b.review_requested_at is not None
+        and b.review_closed_at is None
+        and status_at(b, now) in (BlockStatus.active, BlockStatus.scheduled)
+    )

@@ -18,6 +18,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from vncomply.authorities.enums import Channel
 from vncomply.blocks.enums import Origin, SubjectType
 from vncomply.kit.columns import StrEnumType, Timestamps, UUIDPk, as_member
 from vncomply.kit.db import Base
@@ -62,6 +63,14 @@ class AccountBlock(UUIDPk, Timestamps, Base):
     apply_overdue_at: Mapped[datetime | None]
     end_recorded_at: Mapped[datetime | None]
     lift_reason: Mapped[str | None] = mapped_column(Text)
+    # Orders: how the order reached the platform (an officer records phone and written ones; the
+    # block's clock then runs from the order's receipt).
+    channel: Mapped[Channel | None] = mapped_column(StrEnumType(Channel, 20))
+    # Set when a violation this lock counted is withdrawn: the lock stays (it was lawful when
+    # applied) and an officer reviews it — lifts it, or keeps it (``review_closed_at``).
+    review_requested_at: Mapped[datetime | None]
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    review_closed_at: Mapped[datetime | None]
     # The next instant the deadline sweep must look at this row; NULL when nothing is left to do.
     next_action_at: Mapped[datetime | None] = mapped_column(index=True)
 
@@ -86,6 +95,12 @@ class AccountBlock(UUIDPk, Timestamps, Base):
             postgresql_where="authority_id IS NOT NULL",
         ),
         Index("ix_account_blocks_platform_created", "platform_id", "created_at", "id"),
+        # The officer's review list (normally short).
+        Index(
+            "ix_account_blocks_review",
+            "platform_id",
+            postgresql_where="review_requested_at IS NOT NULL AND review_closed_at IS NULL",
+        ),
         # The deadline sweep's repair pass looks for unfinished blocks that lost their next action.
         Index(
             "ix_account_blocks_unscheduled",
@@ -94,7 +109,7 @@ class AccountBlock(UUIDPk, Timestamps, Base):
         ),
     )
 
-    @validates("subject_type", "origin")
+    @validates("subject_type", "origin", "channel")
     def _member(self, key: str, value: Any) -> Any:
         return as_member(AccountBlock, key, value)
 

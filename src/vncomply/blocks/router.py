@@ -10,7 +10,14 @@ from vncomply.auth.deps import require
 from vncomply.blocks import service
 from vncomply.blocks.enums import Kind, Origin, SubjectType
 from vncomply.blocks.models import Violation
-from vncomply.blocks.schemas import BlockOrder, BlockOut, LiftBody, ViolationCreate, ViolationOut
+from vncomply.blocks.schemas import (
+    BlockOrder,
+    BlockOut,
+    LiftBody,
+    ReviewBody,
+    ViolationCreate,
+    ViolationOut,
+)
 from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.kit import clock
 from vncomply.kit.db import SessionDep
@@ -25,7 +32,7 @@ TAGS: list[str | Enum] = ["blocks"]
 
 Officer = Annotated[Principal, Depends(require(Role.officer))]
 Reader = Annotated[Principal, Depends(require(Role.platform, Role.officer, Role.authority))]
-AuthorityKey = Annotated[Principal, Depends(require(Role.authority))]
+OrderKey = Annotated[Principal, Depends(require(Role.authority, Role.officer))]
 Confirmer = Annotated[Principal, Depends(require(Role.platform, Role.officer))]
 Lifter = Annotated[Principal, Depends(require(Role.officer, Role.authority))]
 Pages = Annotated[PageParams, Depends(page_params)]
@@ -131,11 +138,14 @@ async def account_violations(
     response_model=BlockOut,
     tags=["orders"],
     **doc(
-        summary="Order a block of an account, page, group or channel",
-        about="7-30 days (`duration_days`), or `permanent` for national-security content or a subject "
-        "with three temporary locks. The block starts now; the platform applies it by `apply_by` "
-        "(24 h). A `reference_no` is unique per authority and platform: the same one with the same "
-        "content returns the existing block (200).",
+        summary="Order a block (authority, or an officer recording a phone or written order)",
+        about="An authority key orders a block for a platform it may address; an officer key records "
+        "one its platform received by phone or in writing (`authority_id`, `channel`, optional "
+        "`received_at` at most 7 days back): the block runs, and must be applied, from "
+        "`received_at`. 7-30 days (`duration_days`), or `permanent` for national-security content or "
+        "a subject with three temporary locks; the platform applies it by `apply_by` (24 h). A "
+        "`reference_no` is unique per authority and platform: the same one with the same content "
+        "returns the existing block (200).",
         changes="Records the block; audited and announced to the platform as `block.started`.",
         rule="lock.v1",
         next="The platform applies it and confirms (`POST /v1/account-blocks/{block_id}/applied`); "
@@ -149,9 +159,7 @@ async def account_violations(
     ),
 )
 @idempotent
-async def order_block(
-    body: BlockOrder, session: SessionDep, actor: AuthorityKey, response: Response
-) -> BlockOut:
+async def order_block(body: BlockOrder, session: SessionDep, actor: OrderKey, response: Response) -> BlockOut:
     res = await service.order_block(session, actor, body)
     response.status_code = res.status_code
     return service.block_out(res.resource)
@@ -180,6 +188,9 @@ async def list_blocks(
     origin: Annotated[Origin | None, Query(description="rule (lock rules) or order")] = None,
     kind: Kind | None = None,
     platform_id: PlatformFilter = None,
+    needs_review: Annotated[
+        bool | None, Query(description="flagged for review: a violation it counted was withdrawn")
+    ] = None,
 ) -> Page[BlockOut]:
     rows = await service.list_blocks(
         session,
@@ -192,6 +203,7 @@ async def list_blocks(
         platform_id=platform_id,
         cursor=page.cursor,
         limit=page.limit,
+        needs_review=needs_review,
     )
     now = clock.now()
     nxt = (
@@ -257,3 +269,24 @@ async def confirm_applied(block_id: uuid.UUID, session: SessionDep, actor: Confi
 )
 async def lift_block(block_id: uuid.UUID, body: LiftBody, session: SessionDep, actor: Lifter) -> BlockOut:
     return service.block_out(await service.lift(session, actor, block_id, body.reason))
+
+
+@router.post(
+    "/account-blocks/{block_id}/review",
+    response_model=BlockOut,
+    tags=TAGS,
+    **doc(
+        summary="Keep a lock flagged for review (officer)",
+        about="A lock a withdrawn violation counted toward is flagged (`needs_review`); the officer "
+        'either lifts it (`/lift`) or keeps it here, with a reason: `{"reason": "…"}`.',
+        changes="Closes the review and keeps the lock; audited as `block.review_kept`.",
+        rule="lock.v1",
+        next="Nothing: the lock runs to its end.",
+        errors={
+            404: "No account block with this id is visible to this key.",
+            409: "This block is not flagged for review.",
+        },
+    ),
+)
+async def keep_block(block_id: uuid.UUID, body: ReviewBody, session: SessionDep, actor: Officer) -> BlockOut:
+    return service.block_out(await service.keep_after_review(session, actor, block_id, body.reason))

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from vncomply.authorities.enums import Channel
+from vncomply.authorities.schemas import OrderParties
 from vncomply.blocks.enums import BlockStatus, Kind, Origin, SubjectType
 from vncomply.kit.types import MULTI_LINE, SINGLE_LINE, ZonedDateTime
 
@@ -88,7 +90,7 @@ class ViolationOut(BaseModel):
     withdrawn_reason: str | None = None
 
 
-class BlockOrder(BaseModel):
+class BlockOrder(OrderParties):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -106,7 +108,6 @@ class BlockOrder(BaseModel):
             ]
         },
     )
-    platform_id: uuid.UUID
     subject_type: SubjectType
     subject_id: SubjectId
     duration_days: int | None = Field(
@@ -132,6 +133,16 @@ class LiftBody(BaseModel):
     reason: Reason = Field(description="why the block is lifted early (kept in the audit trail)")
 
 
+class ReviewBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "The lock stands on the four other violations in 30 days"}]
+        },
+    )
+    reason: Reason = Field(description="why the lock stays after its violation was withdrawn (audited)")
+
+
 class BlockOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -155,12 +166,17 @@ class BlockOut(BaseModel):
                     "lift_reason": None,
                     "authority_id": "0b0f6a33-0000-4000-8000-000000000a05",
                     "reference_no": "A05-BL-2026-0091",
+                    "channel": "electronic",
                     "category": "fraud",
                     "reason": "Repeated fraudulent investment offers",
                     "legal_basis": "Decree 147/2024 Art. 24",
                     "rule_id": "lock.v1",
                     "temporary_lock_no": 1,
                     "trigger": None,
+                    "needs_review": False,
+                    "review_requested_at": None,
+                    "review_reason": None,
+                    "review_closed_at": None,
                     "created_at": "2026-11-25T08:05:00Z",
                     "updated_at": "2026-11-25T08:05:00Z",
                 }
@@ -186,11 +202,18 @@ class BlockOut(BaseModel):
     lift_reason: str | None
     authority_id: uuid.UUID | None
     reference_no: str | None
+    channel: Channel | None = Field(description="orders: how the order reached the platform")
     category: str | None
     reason: str | None
     legal_basis: str | None
     rule_id: str
     temporary_lock_no: int | None
     trigger: dict[str, Any] | None
+    needs_review: bool = Field(
+        description="a violation this lock counted was withdrawn: an officer lifts it or keeps it"
+    )
+    review_requested_at: datetime | None
+    review_reason: str | None
+    review_closed_at: datetime | None
     created_at: datetime
     updated_at: datetime

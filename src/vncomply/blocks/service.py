@@ -11,12 +11,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import not_, select, tuple_
+from sqlalchemy import and_, not_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vncomply.authorities import service as authorities
+from vncomply.authorities import receipt
 from vncomply.blocks.enums import BlockStatus, Kind, Origin, SubjectType
-from vncomply.blocks.lifecycle import WHAT, confirm_applied, lift
+from vncomply.blocks.lifecycle import WHAT, confirm_applied, keep_after_review, lift, needs_review
 from vncomply.blocks.lifecycle import start_block as _start_block
 from vncomply.blocks.models import AccountBlock
 from vncomply.blocks.records import kind_of
@@ -47,6 +47,7 @@ __all__ = [
     "confirm_applied",
     "evaluate_lock_rules",
     "get_block",
+    "keep_after_review",
     "lift",
     "list_blocks",
     "list_violations",
@@ -84,21 +85,31 @@ def _check_duration(body: BlockOrder, p: dict[str, Any]) -> None:
 
 
 async def order_block(session: AsyncSession, actor: Principal, body: BlockOrder) -> Created[AccountBlock]:
-    """An authority's block order, unique per (authority, platform, reference number): a retry of
-    the same order returns the existing block, other content under the number is a 409
-    (``vncomply.kit.references``)."""
-    authority_id = actor.require_authority()
-    await authorities.addressable(session, authority_id, body.platform_id)
+    """A block order: from the authority's key, or recorded by an officer when it came by phone or
+    in writing (``vncomply.authorities.receipt``; the block then runs from the order's receipt).
+    Unique per (authority, platform, reference number): a retry of the same order returns the
+    existing block, other content under the number is a 409 (``vncomply.kit.references``)."""
     now = clock.now()
-    rule = rulebook.in_force("lock", now)
+    parties = await receipt.resolve(
+        session,
+        actor,
+        now,
+        platform_id=body.platform_id,
+        authority_id=body.authority_id,
+        channel=body.channel,
+        received_at=body.received_at,
+        what="block order",
+    )
+    platform_id, authority_id = parties.platform_id, parties.authority_id
+    rule = rulebook.in_force("lock", parties.received_at)
     _check_duration(body, rule.params)
-    digest = references.fingerprint(body, authority_id=authority_id)
-    ref = references.Reference(authority_id, body.platform_id, body.reference_no)
+    digest = references.fingerprint(body, platform_id=platform_id, authority_id=authority_id)
+    ref = references.Reference(authority_id, platform_id, body.reference_no)
     prior = await references.claim(session, AccountBlock, ref, digest, "block order")
     if prior is not None:
         return Created(prior, created=False)
-    await _lock_subject(session, body.platform_id, body.subject_type.value, body.subject_id)
-    before = await _temporary_locks(session, body.platform_id, body.subject_type.value, body.subject_id)
+    await _lock_subject(session, platform_id, body.subject_type.value, body.subject_id)
+    before = await _temporary_locks(session, platform_id, body.subject_type.value, body.subject_id)
     step = rule.params["permanent_after_temporary"]
     if body.permanent and body.category != NATIONAL_SECURITY and before < step:
         raise InvalidInput(
@@ -109,7 +120,7 @@ async def order_block(session: AsyncSession, actor: Principal, body: BlockOrder)
         )
     b = AccountBlock(
         id=uuid.uuid4(),
-        platform_id=body.platform_id,
+        platform_id=platform_id,
         subject_type=body.subject_type.value,
         subject_id=body.subject_id,
         origin=Origin.order.value,
@@ -118,12 +129,13 @@ async def order_block(session: AsyncSession, actor: Principal, body: BlockOrder)
         temporary_lock_no=None if body.permanent else before + 1,
         authority_id=authority_id,
         reference_no=body.reference_no,
+        channel=parties.channel,
         category=body.category,
         reason=body.reason,
         legal_basis=body.legal_basis,
         payload_hash=digest,
     )
-    return Created(await _start_block(session, actor, b, now, rule), created=True)
+    return Created(await _start_block(session, actor, b, parties.received_at, rule), created=True)
 
 
 # -- reads -------------------------------------------------------------------------------------
@@ -145,6 +157,7 @@ async def list_blocks(
     platform_id: uuid.UUID | None,
     cursor: list[Any] | None,
     limit: int,
+    needs_review: bool | None = None,
 ) -> list[AccountBlock]:
     now = clock.now()
     stmt = scoped(select(AccountBlock), AccountBlock, actor)
@@ -160,6 +173,15 @@ async def list_blocks(
         stmt = stmt.where(AccountBlock.permanent.is_(kind is Kind.permanent))
     if platform_id is not None:
         stmt = stmt.where(AccountBlock.platform_id == platform_id)
+    if needs_review is not None:
+        flagged = and_(
+            AccountBlock.review_requested_at.is_not(None),
+            AccountBlock.review_closed_at.is_(None),
+            # in force or to come (lifecycle.needs_review)
+            AccountBlock.lifted_at.is_(None),
+            or_(AccountBlock.ends_at.is_(None), AccountBlock.ends_at > now),
+        )
+        stmt = stmt.where(flagged if needs_review else not_(flagged))
     if cursor:
         stmt = stmt.where(tuple_(AccountBlock.created_at, AccountBlock.id) > time_id_cursor(cursor))
     stmt = stmt.order_by(AccountBlock.created_at, AccountBlock.id).limit(limit)
@@ -188,12 +210,17 @@ def block_out(b: AccountBlock, now: datetime | None = None) -> BlockOut:
         lift_reason=b.lift_reason,
         authority_id=b.authority_id,
         reference_no=b.reference_no,
+        channel=b.channel,
         category=b.category,
         reason=b.reason,
         legal_basis=b.legal_basis,
         rule_id=b.rule_id,
         temporary_lock_no=b.temporary_lock_no,
         trigger=b.trigger,
+        needs_review=needs_review(b, now),
+        review_requested_at=b.review_requested_at,
+        review_reason=b.review_reason,
+        review_closed_at=b.review_closed_at,
         created_at=b.created_at,
         updated_at=b.updated_at,
     )

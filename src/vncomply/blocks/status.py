@@ -1,4 +1,4 @@
-"""What "a block is active" means, written once (DESIGN rule 5: reads never wait for a worker).
+"""What "a block is active" means, written once (house rule 5: reads never wait for a worker).
 
 A block is active iff it is not lifted, has started, and has not ended: ``lifted_at IS NULL AND
 starts_at <= now AND (ends_at IS NULL OR now < ends_at)``. ``status_at`` is that rule in Python;

@@ -12,21 +12,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.blocks.models import AccountBlock
 from vncomply.blocks.status import active_clause
+from vncomply.kit.db import advisory_lock
 
 # Advisory-lock namespace (two-int form, so it never meets the single-bigint locks elsewhere).
 _LOCK_NS = 0x0B10C
 
 
 async def lock(session: AsyncSession, key: str) -> None:
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), hashtext(CAST(:k AS text)))"),
-        {"ns": _LOCK_NS, "k": key},
-    )
+    await advisory_lock(session, _LOCK_NS, key)
 
 
 async def lock_subject(

@@ -15,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
 from vncomply.authorities.service import addressable
-from vncomply.blocks.enums import Origin, SubjectType
+from vncomply.blocks.enums import BlockStatus, Origin, SubjectType
 from vncomply.blocks.lifecycle import start_block
 from vncomply.blocks.models import AccountBlock, Violation
+from vncomply.blocks.records import announce
 from vncomply.blocks.schemas import ViolationCreate, ViolationOut
+from vncomply.blocks.status import status_at
 from vncomply.blocks.subjects import has_active_block, lock_subject, of_subject, temporary_locks
 from vncomply.kit import clock
 from vncomply.kit.errors import InvalidInput, NotFound
@@ -187,7 +189,8 @@ async def withdraw_violation(
     await session.refresh(v, with_for_update=True)
     if v.withdrawn_at is not None:
         return v
-    v.withdrawn_at = clock.now()
+    now = clock.now()
+    v.withdrawn_at = now
     v.withdrawn_reason = reason
     audit.record(
         session,
@@ -202,7 +205,30 @@ async def withdraw_violation(
         },
     )
     await session.flush()
+    if v.consumed_by_block_id is not None:
+        await _flag_for_review(session, actor, v, now)
     return v
+
+
+async def _flag_for_review(
+    session: AsyncSession, actor: Principal | None, v: Violation, now: datetime
+) -> None:
+    """The lock ``v`` counted toward is flagged for an officer: it stays in force (it was lawful
+    when applied) until the officer lifts or keeps it. A lock already lifted or ended is left."""
+    b = await session.get(AccountBlock, v.consumed_by_block_id, with_for_update=True)
+    if b is None or status_at(b, now) not in (BlockStatus.active, BlockStatus.scheduled):
+        return
+    b.review_requested_at, b.review_closed_at = now, None
+    b.review_reason = f"violation {v.id} ({v.reference_no}) withdrawn: {v.withdrawn_reason}"
+    await session.flush()
+    await announce(
+        session,
+        actor,
+        b,
+        "block.review_needed",
+        {"violation_id": str(v.id), "reason": b.review_reason},
+        {"violation_id": str(v.id), "review_requested_at": now.isoformat()},
+    )
 
 
 async def record_manual_violation(

@@ -1,4 +1,4 @@
-"""Handler registry and the sweep (DESIGN.md rule 4; docs/deadlines.md).
+"""Handler registry and the sweep (house rule 4, docs/architecture.md; docs/deadlines.md).
 
 A handler is a model with an indexed ``next_action_at`` column and an async ``transition(session,
 row, now)`` that applies one idempotent step (state change + audit + outbox, in the session it is

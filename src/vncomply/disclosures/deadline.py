@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
+from vncomply.deadlines import reminders
 from vncomply.deadlines.engine import register
 from vncomply.disclosures.enums import OPEN_STATUSES, RELEASED_STATUSES
 from vncomply.disclosures.models import DisclosureRequest
@@ -31,9 +32,9 @@ def is_overdue(req: DisclosureRequest, now: datetime) -> bool:
     return req.status in OPEN_STATUSES and req.due_at is not None and now >= req.due_at
 
 
-def _reminder_at(req: DisclosureRequest, i: int) -> datetime:
+def _reminder_times(req: DisclosureRequest) -> list[datetime]:
     assert req.due_at is not None
-    return req.received_at + (req.due_at - req.received_at) * REMINDER_FRACTIONS[i]
+    return reminders.at_fractions(req.received_at, req.due_at, REMINDER_FRACTIONS)
 
 
 def _clock_runs(req: DisclosureRequest) -> bool:
@@ -52,9 +53,7 @@ def next_action(req: DisclosureRequest) -> datetime | None:
     candidates: list[datetime] = []
     if _clock_runs(req):
         assert req.due_at is not None
-        if req.reminders_sent < len(REMINDER_FRACTIONS):
-            candidates.append(_reminder_at(req, req.reminders_sent))
-        candidates.append(req.due_at)
+        candidates.append(reminders.next_instant(_reminder_times(req), req.reminders_sent, req.due_at))
     if _notice_pending(req):
         assert req.notify_user_after is not None
         candidates.append(req.notify_user_after)
@@ -91,14 +90,12 @@ async def transition(session: AsyncSession, req: DisclosureRequest, now: datetim
                 {"breached_at": req.due_at.isoformat(), "status": req.status},
             )  # fmt: skip
         else:
-            passed = [
-                i for i in range(req.reminders_sent, len(REMINDER_FRACTIONS)) if now >= _reminder_at(req, i)
-            ]
-            if passed:
-                # Several thresholds passed at once (a late sweep): one warning, for the latest.
-                req.reminders_sent = passed[-1] + 1
+            # Several thresholds passed at once (a late sweep): one warning, for the latest.
+            k = reminders.latest_passed(_reminder_times(req), req.reminders_sent, now)
+            if k is not None:
+                req.reminders_sent = k + 1
                 remaining = int((req.due_at - now).total_seconds())
-                warning = {"remaining_seconds": remaining, "threshold": REMINDER_FRACTIONS[passed[-1]]}
+                warning = {"remaining_seconds": remaining, "threshold": REMINDER_FRACTIONS[k]}
                 await _announce(session, req, "disclosure.deadline_approaching", warning, warning)
     if _notice_pending(req):
         assert req.notify_user_after is not None

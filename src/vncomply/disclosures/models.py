@@ -15,6 +15,7 @@ from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, Un
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from vncomply.authorities.enums import Channel
 from vncomply.disclosures.enums import Decision, Status, SubjectType, Urgency
 from vncomply.kit.columns import StrEnumType, Timestamps, UUIDPk, as_member
 from vncomply.kit.db import Base
@@ -54,6 +55,11 @@ class DisclosureRequest(UUIDPk, Timestamps, Base):
 
     status: Mapped[Status] = mapped_column(StrEnumType(Status, 30), default=Status.pending_review)
     received_at: Mapped[datetime]
+    # How it reached the platform: electronic (the authority's key) or phone/written (recorded by
+    # an officer, ``requested_by_key_id`` then being the officer's key).
+    channel: Mapped[Channel] = mapped_column(
+        StrEnumType(Channel, 20), default=Channel.electronic, server_default=Channel.electronic.value
+    )
     due_at: Mapped[datetime | None]
     rule_id: Mapped[str] = mapped_column(String(60))
     rule_hours: Mapped[int | None]
@@ -99,6 +105,6 @@ class DisclosureRequest(UUIDPk, Timestamps, Base):
         Index("ix_disclosure_requests_unscheduled", "id", postgresql_where=UNSCHEDULED),
     )
 
-    @validates("urgency", "subject_type", "status", "first_decision", "decision")
+    @validates("urgency", "subject_type", "status", "first_decision", "decision", "channel")
     def _member(self, key: str, value: Any) -> Any:
         return as_member(DisclosureRequest, key, value)

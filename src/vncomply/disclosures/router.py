@@ -21,6 +21,8 @@ router = APIRouter(prefix="/v1/disclosure-requests", route_class=IdempotentRoute
 TAGS: list[str | Enum] = ["disclosures"]
 RULES = ("disclosure.standard.v2", "disclosure.emergency.v2")
 Authority = Annotated[Principal, Depends(require(Role.authority))]
+# An officer records a request that came by phone or in writing (vncomply.authorities.receipt).
+Requester = Annotated[Principal, Depends(require(Role.authority, Role.officer))]
 Officer = Annotated[Principal, Depends(require(Role.officer))]
 Reader = Annotated[Principal, Depends(require(Role.officer, Role.authority, Role.admin))]
 
@@ -32,10 +34,13 @@ Reader = Annotated[Principal, Depends(require(Role.officer, Role.authority, Role
     tags=["orders"],
     **doc(
         summary="Ask a platform for a user's identity",
-        about="The subject is an account id, a phone number or a personal ID number; `fields` are "
+        about="An authority key asks a platform it may address; an officer key records a request its "
+        "platform received by phone or in writing (`authority_id`, `channel`, optional "
+        "`received_at` at most 7 days back). The subject is an account id, a phone number or a "
+        "personal ID number; `fields` are "
         "the identity data asked for, with the `legal_basis` and `reason`. Nothing is released until "
         "the platform's compliance officer approves, and then only the approved fields. `due_at` "
-        "comes from the rule in force on receipt (24 h, 3 h emergency, from 2026-07-01). A "
+        "comes from the rule in force at `received_at` (24 h, 3 h emergency, from 2026-07-01). A "
         "`reference_no` is unique per authority and platform: the same one with the same content "
         "returns the existing request (200).",
         changes="Records the request and starts its clock; audited as `disclosure.received`, "
@@ -53,7 +58,7 @@ Reader = Annotated[Principal, Depends(require(Role.officer, Role.authority, Role
 )
 @idempotent
 async def create_disclosure_request(
-    body: DisclosureRequestCreate, session: SessionDep, actor: Authority, response: Response
+    body: DisclosureRequestCreate, session: SessionDep, actor: Requester, response: Response
 ) -> DisclosureRequestOut:
     res = await service.create(session, actor, body)
     response.status_code = res.status_code

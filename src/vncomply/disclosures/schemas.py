@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from vncomply.authorities.enums import Channel
+from vncomply.authorities.schemas import OrderParties
 from vncomply.disclosures.enums import Decision, DisclosureField, Status, SubjectType, Urgency
 from vncomply.identities.validation import ACCOUNT_ID_MAX, ACCOUNT_ID_PATTERN
 from vncomply.kit.types import MULTI_LINE, SINGLE_LINE, ZonedDateTime
@@ -42,7 +44,7 @@ def _unique(values: list[DisclosureField]) -> list[DisclosureField]:
     return values
 
 
-class DisclosureRequestCreate(BaseModel):
+class DisclosureRequestCreate(OrderParties):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -59,7 +61,6 @@ class DisclosureRequestCreate(BaseModel):
             ]
         },
     )
-    platform_id: uuid.UUID
     reference_no: RefNo = Field(
         description="the authority's document number; unique per authority and platform"
     )
@@ -132,6 +133,7 @@ class DisclosureRequestOut(BaseModel):
                     "fields": ["full_name", "date_of_birth", "phone_number"],
                     "status": "partially_approved",
                     "received_at": "2026-11-25T08:05:00Z",
+                    "channel": "electronic",
                     "due_at": "2026-11-26T08:05:00Z",
                     "rule": {"id": "disclosure.standard.v2", "hours": 24},
                     "overdue": False,
@@ -164,6 +166,7 @@ class DisclosureRequestOut(BaseModel):
     fields: list[str]
     status: Status
     received_at: datetime
+    channel: Channel = Field(description="electronic, or phone/written (recorded by an officer)")
     due_at: datetime | None
     rule: RuleRef
     overdue: bool = Field(description="open past due_at (computed from the clock, not a sweep)")

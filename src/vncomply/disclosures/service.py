@@ -14,7 +14,7 @@ from sqlalchemy import and_, not_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
-from vncomply.authorities.service import addressable
+from vncomply.authorities import receipt
 from vncomply.disclosures import deadline as dclock
 from vncomply.disclosures.enums import OPEN_STATUSES, RELEASED_STATUSES, Status
 from vncomply.disclosures.enums import ordered_fields as _ordered
@@ -38,10 +38,10 @@ from vncomply.rulebook import rules as rulebook
 from vncomply.rulebook.schemas import RuleRef
 
 
-def _payload_hash(body: DisclosureRequestCreate, key: SubjectKey) -> bytes:
+def _payload_hash(body: DisclosureRequestCreate, platform_id: uuid.UUID, key: SubjectKey) -> bytes:
     # Built by hand, not from the body: the subject goes in as its blind index, never in clear.
     canonical = {
-        "platform_id": str(body.platform_id),
+        "platform_id": str(platform_id),
         "legal_basis": body.legal_basis,
         "reason": body.reason,
         "urgency": body.urgency.value,
@@ -57,23 +57,34 @@ def _payload_hash(body: DisclosureRequestCreate, key: SubjectKey) -> bytes:
 async def create(
     session: AsyncSession, actor: Principal, body: DisclosureRequestCreate
 ) -> Created[DisclosureRequest]:
-    """Record a request, unique per (authority, platform, reference_no): a retry with the same
-    payload returns the existing one; another payload is a 409 (``vncomply.kit.references``)."""
-    authority_id = actor.require_authority()
-    await addressable(session, authority_id, body.platform_id)
-    key, masked = subject_key(body.platform_id, body.subject)
-    digest = _payload_hash(body, key)
-    ref = references.Reference(authority_id, body.platform_id, body.reference_no)
+    """Record a request — from the authority's key, or recorded by an officer when it came by phone
+    or in writing (``vncomply.authorities.receipt``: the clock then runs from its receipt) —,
+    unique per (authority, platform, reference_no): a retry with the same payload returns the
+    existing one; another payload is a 409 (``vncomply.kit.references``)."""
+    now = clock.now()
+    parties = await receipt.resolve(
+        session,
+        actor,
+        now,
+        platform_id=body.platform_id,
+        authority_id=body.authority_id,
+        channel=body.channel,
+        received_at=body.received_at,
+        what="disclosure request",
+    )
+    platform_id, authority_id = parties.platform_id, parties.authority_id
+    key, masked = subject_key(platform_id, body.subject)
+    digest = _payload_hash(body, platform_id, key)
+    ref = references.Reference(authority_id, platform_id, body.reference_no)
     prior = await references.claim(session, DisclosureRequest, ref, digest, WHAT)
     if prior is not None:
         return Created(prior, created=False)
 
-    now = clock.now()
-    rule, due = rulebook.deadline(f"disclosure.{body.urgency.value}", now)
-    matches = await get_source().match(session, body.platform_id, key)
+    rule, due = rulebook.deadline(f"disclosure.{body.urgency.value}", parties.received_at)
+    matches = await get_source().match(session, platform_id, key)
     req = DisclosureRequest(
         id=uuid.uuid4(),
-        platform_id=body.platform_id,
+        platform_id=platform_id,
         authority_id=authority_id,
         requested_by_key_id=actor.key_id,
         reference_no=body.reference_no,
@@ -87,7 +98,8 @@ async def create(
         fields=_ordered(body.fields),
         payload_hash=digest,
         status=Status.pending_review.value,
-        received_at=now,
+        received_at=parties.received_at,
+        channel=parties.channel,
         due_at=due,
         rule_id=rule.id,
         rule_hours=rule.params.get("hours"),
@@ -102,7 +114,8 @@ async def create(
     audit.record(
         session, actor, "disclosure.received", RESOURCE, req.id, req.platform_id,
         {"reference_no": req.reference_no, "urgency": req.urgency, "subject_type": req.subject_type,
-         "fields": req.fields, "rule_id": req.rule_id},
+         "fields": req.fields, "rule_id": req.rule_id, "channel": req.channel.value,
+         "received_at": req.received_at.isoformat()},
     )  # fmt: skip
     await outbox.emit(
         session,
@@ -116,6 +129,7 @@ async def create(
             "fields": req.fields,
             "subject_type": req.subject_type,
             "received_at": req.received_at.isoformat(),
+            "channel": req.channel.value,
             "due_at": req.due_at.isoformat() if req.due_at else None,
         },
     )
@@ -182,6 +196,7 @@ def to_out(req: DisclosureRequest, viewer: Principal) -> DisclosureRequestOut:
         fields=list(req.fields),
         status=req.status,
         received_at=req.received_at,
+        channel=req.channel,
         due_at=req.due_at,
         rule=RuleRef(id=req.rule_id, hours=req.rule_hours),
         overdue=dclock.is_overdue(req, now),

@@ -15,13 +15,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
+from vncomply.events.enums import EVENT_RESOURCE, DeliveryStatus
 
 BATCH = 5000
 _DUE = """
     e.occurred_at < :cutoff AND e.dispatched_at IS NOT NULL
     AND NOT EXISTS (
         SELECT 1 FROM webhook_deliveries d
-        WHERE d.event_id = e.id AND (d.status IN ('pending', 'delivering') OR d.created_at >= :cutoff)
+        WHERE d.event_id = e.id AND (d.status IN (:open_1, :open_2) OR d.created_at >= :cutoff)
     )
 """
 DUE_SQL = f"SELECT count(*) FROM events e WHERE {_DUE}"  # noqa: S608 (constant SQL; values bound)
@@ -39,24 +40,30 @@ SELECT (SELECT count(*) FROM gone) AS events, (SELECT count(*) FROM deliveries) 
 """  # noqa: S608 (constant SQL; values are bound)
 
 
+# Deliveries still in progress keep their event.
+_OPEN = {"open_1": DeliveryStatus.pending.value, "open_2": DeliveryStatus.delivering.value}
+
+
 def cutoff(now: datetime, days: int) -> datetime:
     return now - timedelta(days=days)
 
 
 async def due(session: AsyncSession, now: datetime, days: int) -> int:
-    n = await session.scalar(text(DUE_SQL), {"cutoff": cutoff(now, days)})
+    n = await session.scalar(text(DUE_SQL), {"cutoff": cutoff(now, days), **_OPEN})
     return int(n or 0)
 
 
 async def purge_batch(session: AsyncSession, now: datetime, days: int, batch: int = BATCH) -> int:
     """Delete up to ``batch`` due events and their deliveries; returns how many events."""
-    row: Any = (await session.execute(text(PURGE_SQL), {"cutoff": cutoff(now, days), "batch": batch})).one()
+    row: Any = (
+        await session.execute(text(PURGE_SQL), {"cutoff": cutoff(now, days), "batch": batch, **_OPEN})
+    ).one()
     if row.events:
         audit.record(
             session,
             None,
             "events.retention_purged",
-            "event",
+            EVENT_RESOURCE,
             "retention",
             None,
             {"events": row.events, "deliveries": row.deliveries, "retention_days": days},

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, text, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
@@ -32,6 +32,7 @@ from vncomply.events.schemas import (
 )
 from vncomply.kit import clock
 from vncomply.kit.crypto import DecryptionError
+from vncomply.kit.db import advisory_lock
 from vncomply.kit.errors import Conflict, InvalidInput, RateLimited
 from vncomply.kit.pagination import time_id_cursor
 from vncomply.kit.principal import Principal
@@ -46,10 +47,7 @@ _LOCK_NS = 0x3E7E
 
 
 async def _lock_platform(session: AsyncSession, platform_id: uuid.UUID, what: str) -> None:
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), hashtext(CAST(:k AS text)))"),
-        {"ns": _LOCK_NS, "k": f"{what}:{platform_id}"},
-    )
+    await advisory_lock(session, _LOCK_NS, f"{what}:{platform_id}")
 
 
 def to_out(e: WebhookEndpoint) -> EndpointOut:

@@ -4,7 +4,8 @@ PII columns (``*_enc``) hold AES-256-GCM blobs (``vncomply.kit.crypto``) bound t
 field; ``*_bi`` are per-platform HMAC blind indexes for equality search. Everything the permission
 check reads is a plain, non-PII column, so the hot path never decrypts.
 
-``minor_until`` is the 16th birthday, stored only while the person is under 16 at write time: it is
+``minor_until`` is the birthday at the rulebook's minor age (16, rule ``verified_actions``, as in
+force at write time), stored only while the person is under that age at write time: it is
 derived from the date of birth (so it is personal data of a minor, kept because the permission check
 must know the day the guardian rule stops applying without decrypting). Adults have NULL.
 """

@@ -1,4 +1,4 @@
-"""The permission check: may this account post / comment / share / livestream now?
+"""The permission check: may this account post / comment / share / livestream / monetise now?
 
 One SQL statement per request, single or batch: the identity's plain status columns, the platform's
 Form No. 10 filing and the account's active blocks (LATERAL aggregate over ``account_blocks``) come
@@ -6,28 +6,29 @@ back together, and nothing is decrypted. "Now" is a parameter from the clock (de
 a block counts iff it is active by the blocks domain's definition (``vncomply.blocks.status``:
 ``starts_at <= now < ends_at`` and not lifted), so no worker needs to be on time.
 
-Reasons, first match wins: closed, revoked, unverified, locked, blocked; then per action
-guardian_required (a minor without a guardian), platform_contact_not_filed (livestreams),
-national_id_required (commercial livestream).
+What each action needs comes from the rules in force at "now" (``vncomply.identities.policy``:
+which actions need a verified identity, which an ID-number verification, which the Form No. 10
+filing gates), taken once per statement. Reasons, first match wins: closed, revoked, unverified,
+locked, blocked, guardian_required, platform_contact_not_filed, national_id_required (the order and
+which actions each applies to: ``policy.reasons``).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from vncomply.blocks.enums import SubjectType
 from vncomply.blocks.status import active_sql
 from vncomply.config import get_settings
-from vncomply.identities.schemas import Action
+from vncomply.identities.policy import ACTIONS, Policy, policy_at, reasons
 from vncomply.kit import clock
 from vncomply.kit.coalescing import Coalescer
 from vncomply.kit.db import read_rows
 from vncomply.kit.metrics import PERMISSION_BATCH_SIZE
 
-ACTIONS: tuple[str, ...] = tuple(a.value for a in Action)
+__all__ = ["ACTIONS", "BATCH", "PAIRS", "check_account", "check_batch"]
 
 # psycopg parameters (%(name)s): these run on the hot read pool as prepared statements. Which blocks
 # count is the blocks domain's one definition of "active" (vncomply.blocks.status), rendered here;
@@ -67,52 +68,17 @@ ORDER BY a.ord
 """  # noqa: S608 (constant SQL; values are bound)
 
 
-def _base_reason(status: str | None, locked: bool, blocked_until: datetime | None) -> str | None:
-    if status == "closed":
-        return "closed"
-    if status == "revoked":
-        return "revoked"
-    if status != "verified":
-        return "unverified"
-    if locked:
-        return "locked"
-    if blocked_until is not None:
-        return "blocked"
-    return None
-
-
-def _reasons(row: Sequence[Any], now: datetime, today: date) -> dict[str, str | None]:
-    status, minor_until, has_guardian, has_nid, commercial, locked, blocked_until, filed = row
-    base = _base_reason(status, locked, blocked_until)
-    if base is not None:
-        return dict.fromkeys(ACTIONS, base)
-    guardian = None
-    if minor_until is not None and today < minor_until and not has_guardian:
-        guardian = "guardian_required"
-    live = guardian
-    if live is None and (filed is None or filed > now):
-        live = "platform_contact_not_filed"
-    commercial_reason = live
-    if commercial_reason is None and not (commercial and has_nid):
-        commercial_reason = "national_id_required"
-    return {
-        "post": guardian,
-        "comment": guardian,
-        "share": guardian,
-        "livestream": live,
-        "livestream_commercial": commercial_reason,
-    }
-
-
 _Key = tuple[uuid.UUID, str]
-_Answer = tuple[tuple[Any, ...], datetime, date]  # the row, and the "now" its statement used
+# The row, and the "now", Vietnam date and rules in force its statement used.
+_Answer = tuple[tuple[Any, ...], datetime, date, Policy]
 
 
 async def _fetch_pairs(keys: list[_Key]) -> list[_Answer]:
     now = clock.now()
-    today = now.astimezone(clock.VN_TZ).date()  # once per statement, not per check
+    # Once per statement, not per check: the date, and the rules in force.
+    today, policy = now.astimezone(clock.VN_TZ).date(), policy_at(now)
     params = {"platform_ids": [k[0] for k in keys], "account_ids": [k[1] for k in keys], "now": now}
-    return [(row, now, today) for row in await read_rows(PAIRS, params)]
+    return [(row, now, today, policy) for row in await read_rows(PAIRS, params)]
 
 
 _coalescer: Coalescer[_Key, _Answer] | None = None
@@ -130,23 +96,23 @@ def _get_coalescer() -> Coalescer[_Key, _Answer]:
 
 
 async def check_account(platform_id: uuid.UUID, account_id: str) -> dict[str, Any]:
-    row, now, today = await _get_coalescer().get((platform_id, account_id))
-    reasons = _reasons(row, now, today)
+    row, now, today, policy = await _get_coalescer().get((platform_id, account_id))
+    decided = reasons(row, now, today, policy)
     return {
         "account_id": account_id,
         "verified": row[0] == "verified",
         "blocked_until": row[6],
         "locked": bool(row[5]),
-        "actions": {a: {"allowed": r is None, "reason": r} for a, r in reasons.items()},
+        "actions": {a: {"allowed": r is None, "reason": r} for a, r in decided.items()},
     }
 
 
 async def check_batch(platform_id: uuid.UUID, action: str, account_ids: list[str]) -> list[dict[str, Any]]:
     now = clock.now()
-    today = now.astimezone(clock.VN_TZ).date()
+    today, policy = now.astimezone(clock.VN_TZ).date(), policy_at(now)
     params = {"platform_id": platform_id, "account_ids": account_ids, "now": now}
     out = []
     for r in await read_rows(BATCH, params):
-        reason = _reasons(r[1:], now, today)[action]
+        reason = reasons(r[1:], now, today, policy)[action]
         out.append({"account_id": r[0], "allowed": reason is None, "reason": reason})
     return out

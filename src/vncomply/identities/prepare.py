@@ -31,9 +31,12 @@ from vncomply.identities.validation import (
 )
 from vncomply.kit import clock
 from vncomply.kit.crypto import KeyRing, aad_prefix, aad_with, blind_index, encrypt
+from vncomply.rulebook import rules as rulebook
 
-MINOR_AGE = 16  # Decree 147: under 16 → registered by a parent/guardian
 ADULT_AGE = 18  # Civil Code: a guardian must be an adult
+# The minor age (under it, a parent or guardian registers the account) and whether the ID number
+# verifies only users without a VN mobile are the rulebook's (topic verified_actions), read at write
+# time: ``minor_until`` is stored from the rule in force when the identity is recorded.
 
 # The columns written by PUT and bulk, in COPY order.
 COLUMNS = (
@@ -67,11 +70,11 @@ class Prepared:
     ref_phone_bis: tuple[bytes, ...] = ()
 
 
-def _sixteenth_birthday(dob: date) -> date:
+def _birthday(dob: date, age: int) -> date:
     try:
-        return dob.replace(year=dob.year + MINOR_AGE)
+        return dob.replace(year=dob.year + age)
     except ValueError:  # 29 February → 1 March, as age_on counts it
-        return date(dob.year + MINOR_AGE, 3, 1)
+        return date(dob.year + age, 3, 1)
 
 
 def _nid(raw: str, dob: date, field: str) -> str:
@@ -131,6 +134,8 @@ def prepare(
     """Apply the Decree 147 rules and encrypt. Raises ``ValidationProblem`` naming the field."""
     now = clock.now()
     today = now.astimezone(clock.VN_TZ).date()
+    rule = rulebook.in_force("verified_actions", now).params
+    minor_age: int = rule["minor_age"]
     kr = keyring or ring()
     bk = bikey or bi_key()
 
@@ -158,6 +163,19 @@ def prepare(
         )
     if method is Method.national_id and nid is None:
         raise ValidationProblem("verification.method", "method national_id needs national_id (12 digits)")
+    if rule["national_id_needs_no_vn_mobile"]:
+        if method is Method.national_id and not body.no_vn_mobile_attested:
+            raise ValidationProblem(
+                "verification.method",
+                "method national_id is accepted only when the user attests having no Vietnamese "
+                "mobile number (no_vn_mobile_attested: true, Decree 147); verify with sms_otp otherwise",
+            )
+        if body.no_vn_mobile_attested and phone is not None:
+            raise ValidationProblem(
+                "no_vn_mobile_attested",
+                "no_vn_mobile_attested is true but phone_number is set: a user with a Vietnamese "
+                "mobile number verifies with it; send one or the other",
+            )
     if body.verification.verified_at > now:
         raise ValidationProblem("verification.verified_at", "verification.verified_at is in the future")
     if body.commercial_livestreamer and nid is None:
@@ -166,12 +184,12 @@ def prepare(
             "commercial_livestreamer needs verification by personal ID number: send national_id",
         )
 
-    is_minor = age_on(dob, today) < MINOR_AGE
+    is_minor = age_on(dob, today) < minor_age
     guardian = _guardian(body.guardian, today) if body.guardian is not None else None
     if is_minor and guardian is None:
         raise ValidationProblem(
             "guardian",
-            f"the user is under {MINOR_AGE}: Decree 147 requires a parent or guardian to register "
+            f"the user is under {minor_age}: Decree 147 requires a parent or guardian to register "
             "the account; send guardian {full_name, date_of_birth, phone_number or national_id, "
             "relationship}",
         )
@@ -197,7 +215,7 @@ def prepare(
         "national_id_bi": blind_index(bk, platform_id, nid) if nid else None,
         "key_id": kr.active_key_id,
         "bi_key_fp": bi_fingerprint(bk),
-        "minor_until": _sixteenth_birthday(dob) if is_minor else None,
+        "minor_until": _birthday(dob, minor_age) if is_minor else None,
         "has_guardian": guardian is not None,
         "has_national_id": nid is not None,
         "no_vn_mobile_attested": body.no_vn_mobile_attested,

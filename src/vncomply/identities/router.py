@@ -52,7 +52,7 @@ NO_IDENTITY = {404: "No identity is recorded for this account on this platform."
 REASONS = (
     "`reason` when refused: `unverified`, `revoked`, `closed`, `locked`, `blocked`, "
     "`guardian_required` (an under-16 without a guardian), `platform_contact_not_filed` (livestreams "
-    "before Form No. 10), `national_id_required` (commercial livestream)."
+    "and monetisation before Form No. 10), `national_id_required` (commercial livestream)."
 )
 
 
@@ -260,7 +260,7 @@ async def confirm_phone_verification(
     response_model=PermissionsOut,
     tags=["permissions"],
     **doc(
-        summary="May this account post, comment, share, livestream?",
+        summary="May this account post, comment, share, livestream, monetise?",
         about="Call it before every post: each action `allowed` or not, with the `reason`. "
         + REASONS
         + " Answered in well under a millisecond from memory for a known key.",

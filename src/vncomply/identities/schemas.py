@@ -34,6 +34,7 @@ class Action(StrEnum):
     share = "share"
     livestream = "livestream"
     livestream_commercial = "livestream_commercial"
+    monetise = "monetise"  # revenue-generating features (Decree 147 Art. 23: gated on Form No. 10)
 
 
 class Verification(BaseModel):
@@ -227,6 +228,7 @@ class PermissionsOut(BaseModel):
                         "share": {"allowed": True, "reason": None},
                         "livestream": {"allowed": True, "reason": None},
                         "livestream_commercial": {"allowed": False, "reason": "national_id_required"},
+                        "monetise": {"allowed": True, "reason": None},
                     },
                 }
             ]

@@ -27,7 +27,7 @@ import orjson
 import psycopg
 from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import DateTime, MetaData, make_url
+from sqlalchemy import DateTime, MetaData, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -275,6 +275,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         # Route wrappers (idempotency) write into the same transaction as the endpoint.
         request.state.db_session = session
         yield session
+
+
+_ADVISORY = text("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), hashtext(CAST(:k AS text)))")
+
+
+async def advisory_lock(session: AsyncSession, namespace: int, key: str) -> None:
+    """Serialise the transactions that take the same (``namespace``, ``key``) until they end.
+    The two-int form, so it never meets single-bigint locks; each caller owns its namespace
+    (kit.references 0x2EF, blocks 0x0B10C, events 0x3E7E)."""
+    await session.execute(_ADVISORY, {"ns": namespace, "k": key})
 
 
 # Every router uses this alias, so the commit-before-response rule is declared once.

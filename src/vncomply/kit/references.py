@@ -1,5 +1,5 @@
 """Authority orders and their reference numbers: one rule for takedown orders, block orders and
-disclosure requests (DESIGN rule 9; docs/takedowns.md, "Reference numbers").
+disclosure requests (house rule 9, docs/architecture.md; docs/takedowns.md, "Reference numbers").
 
 - **Scope.** An order is unique per (authority, platform, reference number). One letter (one
   reference) may go to several platforms, so a number used for platform B never stops an order to
@@ -25,9 +25,10 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import LargeBinary, select, text
+from sqlalchemy import LargeBinary, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vncomply.kit.db import advisory_lock
 from vncomply.kit.errors import Conflict
 
 T = TypeVar("T")
@@ -38,7 +39,6 @@ PAYLOAD_HASH = LargeBinary(32)
 # Advisory-lock namespace (two-int form; other namespaces: blocks 0x0B10C, the audit sealer's
 # single-bigint lock lives in another key space).
 _LOCK_NS = 0x2EF
-_LOCK = text("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), hashtext(CAST(:k AS text)))")
 
 
 class Created(NamedTuple, Generic[T]):
@@ -93,7 +93,7 @@ async def claim(session: AsyncSession, model: type[M], ref: Reference, digest: b
     """
     m: Any = model
     key = f"{m.__tablename__}:{ref.authority_id}:{ref.platform_id}:{ref.number}"
-    await session.execute(_LOCK, {"ns": _LOCK_NS, "k": key})
+    await advisory_lock(session, _LOCK_NS, key)
     stmt = select(model).where(
         m.authority_id == ref.authority_id,
         m.platform_id == ref.platform_id,

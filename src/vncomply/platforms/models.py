@@ -21,9 +21,9 @@ class Platform(UUIDPk, Timestamps, Base):
     monthly_vn_visits: Mapped[int] = mapped_column(BigInteger)
     stores_data_in_vn: Mapped[bool]
     in_scope_since: Mapped[date | None]
+    # Set by filing the contact-point filing (vncomply.filings); the permission check reads it.
     contact_filed_at: Mapped[datetime | None]
     # Enforcement settings: temporary-lock lengths (days) for the 1st, 2nd, 3rd lock; the
     # two-officer rule for disclosures.
     lock_days: Mapped[list[int]] = mapped_column(JSONB, default=lambda: [7, 15, 30])
     disclosure_two_officers: Mapped[bool] = mapped_column(default=False)
-    filing_next_action_at: Mapped[datetime | None] = mapped_column(index=True)

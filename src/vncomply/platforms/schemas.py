@@ -52,8 +52,14 @@ class PlatformCreate(BaseModel):
         ge=0, le=10**12, description="6-month average of monthly visits from Vietnam"
     )
     stores_data_in_vn: bool = False
-    in_scope_since: BoundedDate | None = None
-    contact_filed_at: ZonedDateTime | None = None
+    in_scope_since: BoundedDate | None = Field(
+        default=None, description="the day it came in scope; unset while in scope: the day of registration"
+    )
+    contact_filed_at: ZonedDateTime | None = Field(
+        default=None,
+        description="when Form No. 10 was filed, if before registration (not in the future); later "
+        "filings go through POST /v1/platforms/{id}/filings/{filing_id}/filed",
+    )
     lock_days: list[int] | None = Field(
         default=None,
         min_length=3,
@@ -66,17 +72,16 @@ class PlatformCreate(BaseModel):
 class PlatformUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [{"monthly_vn_visits": 3100000, "contact_filed_at": "2025-02-10T03:00:00Z"}]
-        },
+        json_schema_extra={"examples": [{"monthly_vn_visits": 3100000, "lock_days": [7, 15, 30]}]},
     )
     name: Name | None = None
     legal_name: Text | None = None
     contact_point: ContactPoint | None = None
     monthly_vn_visits: int | None = Field(default=None, ge=0, le=10**12)
     stores_data_in_vn: bool | None = None
-    in_scope_since: BoundedDate | None = None
-    contact_filed_at: ZonedDateTime | None = None
+    in_scope_since: BoundedDate | None = Field(
+        default=None, description="correcting it re-times a pending contact-point filing"
+    )
     lock_days: list[int] | None = Field(default=None, min_length=3, max_length=3)
     disclosure_two_officers: bool | None = None
 
@@ -123,8 +128,10 @@ class PlatformOut(BaseModel):
     lock_days: list[int]
     disclosure_two_officers: bool
     in_scope: bool
-    filing_due_at: datetime | None
+    filing_due_at: datetime | None = Field(
+        description="the Form No. 10 due date while in scope (the contact_point filing holds its clock)"
+    )
     filing_overdue: bool
-    livestream_allowed: bool
+    livestream_allowed: bool = Field(description="Form No. 10 is filed (livestream, monetise, …)")
     created_at: datetime
     updated_at: datetime

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
+from vncomply.filings import calendar
 from vncomply.kit import clock
-from vncomply.kit.clock import VN_TZ
 from vncomply.kit.errors import InvalidInput, NotFound
 from vncomply.kit.pagination import created_id_after
 from vncomply.kit.principal import Principal
 from vncomply.platforms.models import Platform
 from vncomply.platforms.schemas import PlatformCreate, PlatformOut, PlatformUpdate
+from vncomply.platforms.scope import filing_due_at, in_scope
 from vncomply.rulebook import rules as rulebook
 
 
@@ -32,11 +33,6 @@ def _check_lock_days(days: list[int] | None) -> None:
         )
 
 
-def in_scope(p: Platform) -> bool:
-    rule = rulebook.in_force("scope", clock.now())
-    return p.stores_data_in_vn or p.monthly_vn_visits >= rule.params["min_monthly_visits"]
-
-
 async def in_scope_ids(session: AsyncSession, registered_before: datetime) -> list[uuid.UUID]:
     """The platforms in scope now (``in_scope``, in SQL) registered before the given instant."""
     rule = rulebook.in_force("scope", clock.now())
@@ -48,16 +44,6 @@ async def in_scope_ids(session: AsyncSession, registered_before: datetime) -> li
         Platform.created_at < registered_before,
     )
     return list((await session.scalars(stmt.order_by(Platform.id))).all())
-
-
-def filing_due_at(p: Platform) -> datetime | None:
-    if p.in_scope_since is None or not in_scope(p):
-        return None
-    start = datetime.combine(p.in_scope_since, time(0), tzinfo=VN_TZ)
-    # In scope before the decree took effect: its filing clock started when the decree did.
-    start = max(start, rulebook.first_in_force("contact_filing").effective_from)
-    rule = rulebook.in_force("contact_filing", start)
-    return (start + timedelta(days=rule.params["days"])).astimezone(UTC)  # the API speaks UTC
 
 
 def to_out(p: Platform) -> PlatformOut:
@@ -76,6 +62,9 @@ def to_out(p: Platform) -> PlatformOut:
 
 async def create(session: AsyncSession, actor: Principal, body: PlatformCreate) -> Platform:
     _check_lock_days(body.lock_days)
+    now = clock.now()
+    if body.contact_filed_at is not None and body.contact_filed_at > now:
+        raise InvalidInput("`contact_filed_at` cannot be in the future", field="contact_filed_at")
     data = body.model_dump(mode="json")
     data["contact_point"] = body.contact_point.model_dump(mode="json")
     values: dict[str, Any] = body.model_dump()
@@ -86,6 +75,7 @@ async def create(session: AsyncSession, actor: Principal, body: PlatformCreate) 
     session.add(p)
     await session.flush()
     audit.record(session, actor, "platform.created", "platform", p.id, p.id, {"name": p.name})
+    await calendar.open_for_platform(session, actor, p, now)
     return p
 
 
@@ -110,11 +100,15 @@ async def update(
     for field, value in changes.items():
         if field == "contact_point" and value is not None:
             value = body.contact_point.model_dump(mode="json") if body.contact_point else None
-        if value is None and field not in {"in_scope_since", "contact_filed_at"}:
+        if value is None and field != "in_scope_since":
             raise InvalidInput(f"`{field}` cannot be null", field=field)
         setattr(p, field, value)
     await session.flush()
     audit.record(session, actor, "platform.updated", "platform", p.id, p.id, {"fields": sorted(changes)})
+    now = clock.now()
+    if "in_scope_since" in changes:
+        await calendar.retime_contact(session, actor, p, now)
+    await calendar.open_for_platform(session, actor, p, now)  # it may have come in scope
     return p
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -14,6 +13,7 @@ from vncomply.kit.db import SessionDep
 from vncomply.kit.docs import doc
 from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
 from vncomply.kit.principal import Principal, Role
+from vncomply.kit.types import BoundedDate
 from vncomply.reports import render, service
 from vncomply.reports.enums import Format, Kind, Lang
 from vncomply.reports.schemas import AnnualReport, ComplianceReport, SnapshotCreate, SnapshotOut
@@ -87,8 +87,10 @@ async def compliance_report(
     platform_id: uuid.UUID,
     session: SessionDep,
     actor: Reader,
-    from_: Annotated[date | None, Query(alias="from", description="default: 30 days before `to`")] = None,
-    to: Annotated[date | None, Query(description="default: today in Vietnam")] = None,
+    from_: Annotated[
+        BoundedDate | None, Query(alias="from", description="default: 30 days before `to`")
+    ] = None,
+    to: Annotated[BoundedDate | None, Query(description="default: today in Vietnam")] = None,
     format: FormatQ = Format.json,
     lang: LangQ = Lang.en,
 ) -> Response:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from vncomply.kit.types import BoundedDate
 from vncomply.reports.enums import Kind
 
 Rate = Annotated[float | None, Field(ge=0, le=1, description="0 to 1; null when nothing to rate")]
@@ -373,8 +374,8 @@ class SnapshotCreate(BaseModel):
         json_schema_extra={"examples": [{"kind": "compliance", "from": "2026-11-01", "to": "2026-11-30"}]},
     )
     kind: Kind
-    from_: date | None = Field(default=None, alias="from", description="compliance: first day")
-    to: date | None = Field(default=None, description="compliance: last day")
+    from_: BoundedDate | None = Field(default=None, alias="from", description="compliance: first day")
+    to: BoundedDate | None = Field(default=None, description="compliance: last day")
     year: int | None = Field(default=None, ge=2000, le=9999, description="annual: the year")
 
     @model_validator(mode="after")

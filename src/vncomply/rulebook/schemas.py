@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from vncomply.rulebook.rules import Rule
+from vncomply.rulebook.rules import Confidence, Rule, superseded_at
 
 
 class RuleRef(BaseModel):
@@ -23,9 +23,12 @@ _RULE_EXAMPLE: JsonDict = {
     "id": "takedown.standard.v1",
     "topic": "takedown.standard",
     "effective_from": "2024-12-24T17:00:00Z",
-    "summary": "Remove requested content within 24 hours of receipt; the verdict is judged on when the "
-    "platform's resolution reaches vncomply, not on the time the platform says it acted",
+    "effective_until": None,
+    "summary": "Remove requested content within 24 hours of receipt (electronic, written or by phone); "
+    "the verdict is judged on when the platform's resolution reaches vncomply, not on the time the "
+    "platform says it acted",
     "source": "Decree 147/2024; Cybersecurity Law 2018",
+    "confidence": "high",
     "params": {"hours": 24, "judged_on": "received_by_vncomply"},
     "in_force": True,
 }
@@ -37,10 +40,17 @@ class RuleOut(BaseModel):
     id: str
     topic: str
     effective_from: datetime
+    effective_until: datetime | None = Field(
+        description="when the next version of this topic takes over; null while it is the latest"
+    )
     summary: str
     source: str
-    params: dict[str, Any]
-    in_force: bool
+    confidence: Confidence = Field(
+        description="high: the text is clear; medium: the source is right, a detail is our reading; "
+        "unconfirmed: no official text was found (a setting or an assumption) - have counsel check"
+    )
+    params: dict[str, Any] = Field(description="the values the code applies")
+    in_force: bool = Field(description="false for a draft: shown, never applied")
 
     @classmethod
     def of(cls, r: Rule) -> RuleOut:
@@ -48,8 +58,10 @@ class RuleOut(BaseModel):
             id=r.id,
             topic=r.topic,
             effective_from=r.effective_from,
+            effective_until=superseded_at(r),
             summary=r.summary,
             source=r.source,
+            confidence=r.confidence,
             params=r.params,
             in_force=r.in_force,
         )
@@ -68,9 +80,11 @@ class RulebookOut(BaseModel):
                             "id": "lock.draft-2026-02",
                             "topic": "lock",
                             "effective_from": "2026-01-31T17:00:00Z",
+                            "effective_until": None,
                             "summary": "MPS draft (February 2026), not in force: 3 violations in 30 days "
                             "-> up to 60 days; 10 in 90 days -> up to 180 days",
                             "source": "MPS draft decree, February 2026",
+                            "confidence": "medium",
                             "params": {"thresholds": [{"count": 3, "days": 30, "max_days": 60}]},
                             "in_force": False,
                         }

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
 from vncomply.audit.batch import PendingAudit, record_many
+from vncomply.deadlines import reminders
 from vncomply.deadlines.engine import register
 from vncomply.events.batch import PendingEvent, emit_many
 from vncomply.events.outbox import emit
@@ -29,19 +30,13 @@ REMINDER_FRACTIONS: tuple[float, ...] = (0.5, 0.75, 0.9)
 
 
 def reminder_times(order: TakedownOrder) -> list[datetime]:
-    window = order.due_at - order.received_at
-    return [order.received_at + window * f for f in REMINDER_FRACTIONS]
+    return reminders.at_fractions(order.received_at, order.due_at, REMINDER_FRACTIONS)
 
 
 def next_action(order: TakedownOrder) -> datetime | None:
-    if order.status is OrderStatus.completed:
+    if order.status is OrderStatus.completed or order.breached_at is not None:
         return None
-    times = reminder_times(order)
-    if order.reminders_sent < len(times):
-        return times[order.reminders_sent]
-    if order.breached_at is None:
-        return order.due_at
-    return None
+    return reminders.next_instant(reminder_times(order), order.reminders_sent, order.due_at)
 
 
 def _event_base(order: TakedownOrder) -> dict[str, Any]:
@@ -77,9 +72,8 @@ def step(order: TakedownOrder, now: datetime) -> Step | None:
             }
             out = Step("takedown.overdue", data, {"due_at": data["due_at"]})
         else:
-            passed = [i for i in range(order.reminders_sent, len(times)) if times[i] <= now]
-            if passed:
-                k = passed[-1]
+            k = reminders.latest_passed(times, order.reminders_sent, now)
+            if k is not None:
                 order.reminders_sent = k + 1
                 remaining = int((order.due_at - now).total_seconds())
                 fraction = REMINDER_FRACTIONS[k]

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# How an order arrives is the same for every authority order (vncomply.authorities.receipt).
+from vncomply.authorities.enums import Channel
 
-class Channel(StrEnum):
-    electronic = "electronic"
-    written = "written"
-    phone = "phone"
+__all__ = [
+    "LOCKABLE_SUBJECTS",
+    "Category",
+    "Channel",
+    "ItemStatus",
+    "OrderStatus",
+    "Outcome",
+    "SubjectType",
+    "Urgency",
+    "Verdict",
+]
 
 
 class Urgency(StrEnum):
@@ -37,6 +46,11 @@ class SubjectType(StrEnum):
     group = "group"
     channel = "channel"
     account = "account"
+
+
+# Subjects that can be locked themselves (Decree 147: an account, page, group or channel): a
+# removed item of these kinds records a violation against the subject as well as the account.
+LOCKABLE_SUBJECTS = frozenset({SubjectType.page, SubjectType.group, SubjectType.channel})
 
 
 class OrderStatus(StrEnum):

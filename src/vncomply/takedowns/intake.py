@@ -8,82 +8,36 @@ The order, its audit record and its ``takedown.received`` event commit together 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
-from vncomply.authorities.service import addressable
+from vncomply.authorities import receipt
 from vncomply.events.outbox import emit
 from vncomply.kit import clock, references
-from vncomply.kit.errors import Checks
-from vncomply.kit.principal import Principal, Role
+from vncomply.kit.principal import Principal
 from vncomply.kit.references import Created
 from vncomply.rulebook import rules as rulebook
 from vncomply.takedowns import deadline
-from vncomply.takedowns.enums import Channel, ItemStatus, OrderStatus
+from vncomply.takedowns.enums import ItemStatus, OrderStatus
 from vncomply.takedowns.models import TakedownItem, TakedownOrder
 from vncomply.takedowns.schemas import TakedownCreate
 from vncomply.takedowns.service import WHAT, OrderView, view
 
-MAX_BACKDATE = timedelta(days=7)
-
-
-async def _resolve_parties(
-    session: AsyncSession, actor: Principal, body: TakedownCreate, now: datetime
-) -> tuple[uuid.UUID, uuid.UUID, datetime]:
-    """(platform, authority, received_at) for this submission, checked against the caller's key;
-    every problem of the body is reported at once (one 422)."""
-    checks = Checks()
-    if actor.role is Role.authority:
-        authority_id = actor.require_authority()
-        if body.platform_id is None:
-            checks.add(
-                "platform_id", "`platform_id` is required: the platform this order is addressed to", "missing"
-            )
-        if body.authority_id is not None and body.authority_id != authority_id:
-            checks.add("authority_id", "Authority keys submit orders in their own name; omit `authority_id`")
-        if body.received_at is not None:
-            checks.add(
-                "received_at",
-                "`received_at` is set by vncomply on receipt; only an officer recording a phone or "
-                "written order may send it",
-            )
-        received_at = now
-    else:
-        platform_id = actor.require_platform()
-        if body.authority_id is None:
-            checks.add(
-                "authority_id", "`authority_id` is required: the authority that gave the order", "missing"
-            )
-        if body.platform_id is not None and body.platform_id != platform_id:
-            checks.add("platform_id", "Officer keys record orders for their own platform; omit `platform_id`")
-        if body.channel is Channel.electronic:
-            checks.add(
-                "channel",
-                "Officers record orders received by `phone` or `written`; electronic orders are "
-                "submitted with the authority's own key",
-            )
-        received_at = body.received_at or now
-        if received_at > now:
-            checks.add("received_at", "`received_at` cannot be in the future")
-        elif received_at < now - MAX_BACKDATE:
-            checks.add("received_at", "`received_at` can be at most 7 days back")
-    if body.issued_at is not None and body.issued_at > received_at:
-        checks.add("issued_at", "`issued_at` cannot be after the order was received")
-    checks.raise_if_any()
-    if actor.role is Role.authority:
-        assert body.platform_id is not None
-        await addressable(session, authority_id, body.platform_id)
-        return body.platform_id, authority_id, received_at
-    assert body.authority_id is not None
-    await addressable(session, body.authority_id, platform_id)
-    return platform_id, body.authority_id, received_at
-
 
 async def create(session: AsyncSession, actor: Principal, body: TakedownCreate) -> Created[OrderView]:
     now = clock.now()
-    platform_id, authority_id, received_at = await _resolve_parties(session, actor, body, now)
+    parties = await receipt.resolve(
+        session,
+        actor,
+        now,
+        platform_id=body.platform_id,
+        authority_id=body.authority_id,
+        channel=body.channel,
+        received_at=body.received_at,
+        issued_at=body.issued_at,
+    )
+    platform_id, authority_id, received_at = parties.platform_id, parties.authority_id, parties.received_at
     digest = references.fingerprint(body, platform_id=platform_id, authority_id=authority_id)
     ref = references.Reference(authority_id, platform_id, body.reference_no)
     prior = await references.claim(session, TakedownOrder, ref, digest, WHAT)

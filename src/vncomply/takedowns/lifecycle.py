@@ -23,7 +23,7 @@ from vncomply.kit.errors import Checks, IllegalTransition, NotFound
 from vncomply.kit.principal import Principal, Role
 from vncomply.kit.tenancy import get_scoped
 from vncomply.takedowns import verdict
-from vncomply.takedowns.enums import ItemStatus, OrderStatus, Outcome
+from vncomply.takedowns.enums import LOCKABLE_SUBJECTS, ItemStatus, OrderStatus, Outcome
 from vncomply.takedowns.models import TakedownItem, TakedownOrder
 from vncomply.takedowns.schemas import ResolutionIn
 from vncomply.takedowns.service import WHAT, OrderView, items_of, view
@@ -63,24 +63,46 @@ async def acknowledge(session: AsyncSession, actor: Principal, order_id: uuid.UU
 
 
 async def _record_violation(
-    session: AsyncSession, actor: Principal, order: TakedownOrder, item: TakedownItem
+    session: AsyncSession,
+    actor: Principal,
+    order: TakedownOrder,
+    subject_type: str,
+    subject_id: str,
 ) -> uuid.UUID:
-    """A ministry-requested violation for the item's account, in the caller's transaction; the
-    blocks domain applies its lock rules to it there and then."""
-    assert item.account_id is not None
-    assert item.actioned_at is not None
+    """A ministry-requested violation of one subject, in the caller's transaction; the blocks domain
+    applies its lock rules to it there and then. It counts from the day the authority's request was
+    received (Decree 147), not from when the platform acted."""
     v = await record_violation(
         session,
         platform_id=order.platform_id,
-        subject_type=VIOLATION_SUBJECT,
-        subject_id=item.account_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
         authority_id=order.authority_id,
         reference_no=order.reference_no,
         category=order.category.value,
-        occurred_at=item.actioned_at,
+        occurred_at=order.received_at,
         actor=actor,
     )
     return v.id
+
+
+async def _record_violations(
+    session: AsyncSession, actor: Principal, order: TakedownOrder, item: TakedownItem
+) -> None:
+    """The account named, and a page, group or channel that is the item's subject."""
+    if item.account_id and item.violation_id is None:
+        item.violation_id = await _record_violation(session, actor, order, VIOLATION_SUBJECT, item.account_id)
+    if item.subject_type in LOCKABLE_SUBJECTS and item.content_id and item.subject_violation_id is None:
+        item.subject_violation_id = await _record_violation(
+            session, actor, order, item.subject_type.value, item.content_id
+        )
+
+
+async def _withdraw_violations(session: AsyncSession, actor: Principal, item: TakedownItem, why: str) -> None:
+    for vid in (item.violation_id, item.subject_violation_id):
+        if vid is not None:
+            await withdraw_violation(session, actor, vid, why)
+    item.violation_id = item.subject_violation_id = None
 
 
 def _check_resolution(
@@ -142,15 +164,14 @@ async def resolve(
     item.resolution_note = body.note
     item.evidence_url = body.evidence_url
     item.reason = body.reason
-    if outcome.violation and item.account_id and item.violation_id is None:
-        item.violation_id = await _record_violation(session, actor, order, item)
-    elif not outcome.violation and item.violation_id is not None:
-        # An officer corrected removed/restricted to not_found/contested: the violation it recorded
-        # no longer stands and must not count toward a lock.
-        await withdraw_violation(
-            session, actor, item.violation_id, f"takedown resolution changed to {outcome}: {body.reason}"
+    if outcome.violation:
+        await _record_violations(session, actor, order, item)
+    else:
+        # An officer corrected removed/restricted to not_found/contested: the violations it recorded
+        # no longer stand and must not count toward a lock.
+        await _withdraw_violations(
+            session, actor, item, f"takedown resolution changed to {outcome}: {body.reason}"
         )
-        item.violation_id = None
     details: dict[str, Any] = {
         "item_id": str(item.id),
         "outcome": outcome.value,

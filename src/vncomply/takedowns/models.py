@@ -119,6 +119,9 @@ class TakedownItem(UUIDPk, Timestamps, Base):
     # The violation this item recorded (removed/restricted naming an account), so a changed
     # resolution never records it twice.
     violation_id: Mapped[uuid.UUID | None]
+    # An item whose subject is a page, group or channel also records a violation against that
+    # subject (its ``content_id``): it counts toward the subject's own lock.
+    subject_violation_id: Mapped[uuid.UUID | None]
 
     order: Mapped[TakedownOrder] = relationship(back_populates="items", lazy="raise")
 

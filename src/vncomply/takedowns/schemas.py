@@ -4,12 +4,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.config import JsonDict
 
 from vncomply.kit.types import MULTI_LINE, SINGLE_LINE, ZonedDateTime
 from vncomply.rulebook.schemas import RuleRef
 from vncomply.takedowns.enums import (
+    LOCKABLE_SUBJECTS,
     Category,
     Channel,
     ItemStatus,
@@ -52,6 +53,15 @@ class ItemIn(BaseModel):
     )
     subject_type: SubjectType
     note: Text | None = None
+
+    @model_validator(mode="after")
+    def _lockable_subject_has_its_id(self) -> ItemIn:
+        if self.subject_type in LOCKABLE_SUBJECTS and self.content_id is None:
+            raise ValueError(
+                f"a {self.subject_type.value} item needs `content_id`: the {self.subject_type.value}'s "
+                "id on the platform (a removal counts as a violation of that subject too)"
+            )
+        return self
 
 
 class TakedownCreate(BaseModel):

@@ -112,7 +112,7 @@ def _summary_fields(o: TakedownOrder, now: datetime) -> dict[str, Any]:
         "received_at": o.received_at,
         "due_at": o.due_at,
         "rule": RuleRef(id=o.rule_id, hours=o.rule_hours),
-        # Computed from the clock at read time: right even if no sweep has run (DESIGN rule 5).
+        # Computed from the clock at read time: right even if no sweep has run (house rule 5).
         "remaining_seconds": None if done else int((o.due_at - now).total_seconds()),
         "overdue": (not done) and now >= o.due_at,
         "acknowledged_at": o.acknowledged_at,
