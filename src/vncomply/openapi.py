@@ -126,7 +126,8 @@ def _complete_operation(route: APIRoute, operation: dict[str, Any]) -> None:
     roles = route_roles(route)
     declaration = operation.pop(DOC_KEY, None)
     if declaration is not None:
-        operation["description"] = describe(declaration, roles)
+        # What the route class itself adds (e.g. the idempotent replay of a one-time secret) stays.
+        operation["description"] = describe(declaration, roles, also=route.description)
     responses: dict[str, Any] = operation.setdefault("responses", {})
     for status, response in _derived_responses(route, roles, operation).items():
         current = responses.get(str(status))
@@ -157,12 +158,10 @@ def rule_text(rule_id: str) -> str:
     return f"`{rule.id}`: {rule.summary} ({rule.source}; {state})."
 
 
-def describe(declaration: dict[str, Any], roles: frozenset[Role] | None) -> str:
+def describe(declaration: dict[str, Any], roles: frozenset[Role] | None, also: str = "") -> str:
     """The operation's description: what it is for, who may call it, what it changes, the rule of law
     it serves and what the caller should do next."""
-    parts = []
-    if declaration.get("about"):
-        parts.append(declaration["about"])
+    parts = [p for p in (declaration.get("about"), also.strip()) if p]
     parts.append(f"**Who may call:** {who_may_call(roles)}")
     parts.append(f"**What it changes:** {declaration.get('changes') or 'nothing; it only reads.'}")
     rules = declaration.get("rule")
