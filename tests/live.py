@@ -69,3 +69,34 @@ def api(log_dir: Path, **env: str) -> Iterator[str]:
     argv = [str(BIN / "vncomply"), "api", "--port", str(port), "--no-access-log"]
     with running(argv, f"{base}/healthz", log_dir / "api.log", live_env(**env)):
         yield base
+
+
+@contextlib.contextmanager
+def stack(log_dir: Path, **env: str) -> Iterator[str]:
+    """The API, a worker and beat, as in production (what `vncomply up` supervises), on the test
+    database and Redis; yields the API's base URL."""
+    vncomply = str(BIN / "vncomply")
+    environment = live_env(**env)
+    with contextlib.ExitStack() as started:
+        base = started.enter_context(api(log_dir, **env))
+        for name, argv in (
+            ("worker", [vncomply, "worker", "--concurrency", "1"]),
+            ("beat", [vncomply, "beat", "--schedule", str(log_dir / "celerybeat-schedule")]),
+        ):
+            started.enter_context(_background(argv, log_dir / f"{name}.log", environment))
+        yield base
+
+
+@contextlib.contextmanager
+def _background(argv: list[str], log: Path, env: Mapping[str, str]) -> Iterator[None]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
