@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -36,25 +37,30 @@ def servers() -> Iterator[tuple[str, str]]:
     db_url = os.environ.get("VNCOMPLY_TEST_DATABASE_URL")
     redis_url = os.environ.get("VNCOMPLY_TEST_REDIS_URL")
     stack = []
-    if not db_url or not redis_url:
-        from vncomply.embedded import start_postgres, start_redis
-
-        base = Path(tempfile.mkdtemp(prefix="vncomply-test-"))
-        if not db_url:
-            pg = start_postgres(base / "pg")
-            stack.append(pg)
-            db_url = pg.url
-        if not redis_url:
-            rd = start_redis(base / "redis")
-            stack.append(rd)
-            redis_url = rd.url
-    if not db_url.startswith("postgresql+psycopg://"):
-        db_url = db_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    # The embedded servers' folder (data, logs): removed with them, so `make test` leaves nothing
+    # behind in the temporary directory.
+    base: Path | None = None
     try:
+        if not db_url or not redis_url:
+            from vncomply.embedded import start_postgres, start_redis
+
+            base = Path(tempfile.mkdtemp(prefix="vncomply-test-"))
+            if not db_url:
+                pg = start_postgres(base / "pg")
+                stack.append(pg)
+                db_url = pg.url
+            if not redis_url:
+                rd = start_redis(base / "redis")
+                stack.append(rd)
+                redis_url = rd.url
+        if not db_url.startswith("postgresql+psycopg://"):
+            db_url = db_url.replace("postgresql://", "postgresql+psycopg://", 1)
         yield db_url, redis_url
     finally:
         for server in reversed(stack):
             server.stop()
+        if base is not None:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -122,6 +122,9 @@ def test_postgres_starts_persists_and_stops_cleanly(tmp_path: Path) -> None:
         assert warm_start < 30
         with psycopg.connect(_libpq_url(again)) as conn:
             assert conn.execute("select v from kept").fetchall() == [("xin chào",)]
+        # The same port as before: the `export VNCOMPLY_DATABASE_URL=…` a developer copied from
+        # the last `make run` still works.
+        assert again.url == server.url
     finally:
         again.stop()
     assert _processes_mentioning(str(data_dir)) == []
@@ -171,6 +174,7 @@ def test_redis_starts_persists_and_stops_cleanly(tmp_path: Path) -> None:
         client = redis.Redis.from_url(again.url)
         assert client.get("greeting") == "xin chào".encode()  # written to dump.rdb on SIGTERM
         client.close()
+        assert again.url == server.url  # the same port as before
     finally:
         again.stop()
     assert not _alive(again.pid)

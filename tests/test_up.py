@@ -166,8 +166,21 @@ def _kill_leftovers(snapshot: dict[int, str]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def _run_once(cwd: Path, log: Path) -> str:
-    """Start `up`, check it serves, Ctrl-C it, check nothing is left; returns the admin key."""
+def _wait_for_line(proc: subprocess.Popen[bytes], log: Path, needle: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while needle not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"`vncomply up` never printed {needle!r}:\n{log.read_text()[-5000:]}")
+        time.sleep(0.5)
+
+
+# Celery's INFO lines about the scheduled tasks: a few a second on an idle system, if let through.
+ROUTINE = re.compile(r"INFO/\w+\] (Task vncomply\.|Scheduler: Sending due task)")
+
+
+def _run_once(cwd: Path, log: Path) -> tuple[str, list[str]]:
+    """Start `up`, check it serves, Ctrl-C it, check nothing is left; returns the admin key and
+    the export lines it printed."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log.write_text("")
@@ -186,11 +199,18 @@ def _run_once(cwd: Path, log: Path) -> str:
         snapshot = _every_process(proc, cwd)
         # Celery's prefork pool: grandchildren of `up`, the processes most easily orphaned.
         assert len(snapshot) >= 8, snapshot
+        # The banner again once every child has started (the heartbeat went through beat and the
+        # worker), so the children's start-up lines do not push it off the screen…
+        _wait_for_line(proc, log, "vncomply is ready:")
 
         _stop(proc, cwd, snapshot, log)
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{base}/healthz", timeout=2)
-        return key
+        out = log.read_text()
+        assert out.index("vncomply is ready:") > out.index("] celery@"), out[-5000:]
+        # …and nothing routine follows it: the scheduled tasks ran (the heartbeat did) unannounced.
+        assert not ROUTINE.search(out), ROUTINE.search(out)
+        return key, re.findall(r"^\s+export VNCOMPLY_\w+=\S+$", out, re.M)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -202,9 +222,11 @@ def test_up_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     log = tmp_path / "up.log"
     first = _run_once(tmp_path, log)
     assert (tmp_path / ".vncomply" / "admin-key").stat().st_mode & 0o777 == 0o600
-    # A second `up` keeps the data: same database, same admin key, shown again.
+    # A second `up` keeps the data: same database, same admin key, shown again; and the same
+    # ports, so the export lines copied from the first run into another shell still work.
     second = _run_once(tmp_path, log)
     assert second == first
+    assert len(first[1]) == 4  # DATABASE and REDIS, in the starting and the ready banner
 
 
 def test_a_second_up_refuses_and_leaves_the_running_one_alone(tmp_path: Path) -> None:

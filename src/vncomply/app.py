@@ -5,18 +5,20 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import cast
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vncomply import __version__, registry
+from vncomply import __version__, openapi, registry
 from vncomply.auth.gate import AuthGate
 from vncomply.config import get_settings
 from vncomply.identities.fastpath import PermissionFastPath
 from vncomply.kit.db import dispose_engine
+from vncomply.kit.docs_pages import install_docs_pages
 from vncomply.kit.errors import DomainError
 from vncomply.kit.headers import SecurityHeadersMiddleware
 from vncomply.kit.logs import configure_logging
@@ -35,12 +37,46 @@ def _handler(app: FastAPI, exc_class: type[Exception]) -> Handler:
 DESCRIPTION = """
 **vncomply** keeps foreign social platforms operating in Vietnam compliant with Decree 147/2024 and
 the Cybersecurity Law: verified identities (encrypted), the per-post permission check, the
-authorities' takedown, block and disclosure orders, and every statutory clock.
+authorities' takedown, block and disclosure orders, and every statutory clock. The sections below are
+grouped by who reads them: platform integration, authorities, compliance officers, operators, health.
+Guides: `docs/integration.md` (a platform's engineers) and `docs/officer.md` (a compliance officer).
 
-Authenticate with `Authorization: Bearer vnc_…`. Errors are RFC 9457 `application/problem+json`.
-Creating POSTs accept `Idempotency-Key`. Lists use cursor pagination (`limit`, `cursor` →
-`next_cursor`). All times are ISO 8601 with a time zone (`2026-11-25T08:00:00Z` or
-`2026-11-25T15:00:00+07:00`; a time without one is a 422) and are answered in UTC.
+### Keys
+Every call but the health checks needs an API key: `Authorization: Bearer vnc_…` (here: the
+**Authorize** button). An operator issues keys with `POST /v1/api-keys` (role `platform` for a
+platform's backend, `officer` for its compliance officers, `authority` for an authority, `admin`);
+the key is shown once. The first admin key comes from the server: `vncomply up` prints one,
+`vncomply api-key create --role admin` makes one, or `VNCOMPLY_BOOTSTRAP_ADMIN_KEY` registers
+yours. A key sees only its own platform's (or authority's) data: anything else answers 404.
+
+### Errors
+Every error is `application/problem+json` (RFC 9457, the `Problem` schema): switch on `type`, show
+`detail` (it says what to send instead), quote `request_id` to support. A 422 lists every invalid
+part of the request in `errors` (`field`, `message`, `code`) at once. 409 means the resource is not in
+a state that allows the operation (`current_state` says which).
+
+### Idempotency
+Creating POSTs accept an `Idempotency-Key` header (1-200 printable characters): a retry with the
+same key and body within 24 h replays the first answer (`Idempotent-Replayed: true`) and changes
+nothing; the same key with another body is a 422. Authorities' orders are also unique by their
+`reference_no`: resending one returns the existing order.
+
+### Pagination
+Lists answer `{items, next_cursor}`, oldest (or soonest due) first. Pass `limit` (1-200, default 50)
+and, for the next page, `cursor` = the previous page's `next_cursor` unchanged; `next_cursor` is
+null on the last page.
+
+### Rate limits
+Each key has a rate and a burst (per role; a platform's backend by default 2,000 requests per second,
+bursts of 4,000; other roles 50, bursts of 100). Answers carry `RateLimit-Limit`,
+`RateLimit-Remaining` and `RateLimit-Reset`; past the limit the answer is a 429 with `Retry-After`
+(seconds). Repeated requests with a wrong key are limited per client address, also with a 429.
+
+### Time
+Times are ISO 8601 with a time zone, in UTC on the way out: `2026-11-25T08:00:00Z`. Send `Z` or
+an offset (`2026-11-25T15:00:00+07:00`, Vietnam, Asia/Ho_Chi_Minh, UTC+7); a time without one is a
+422. Dates are `YYYY-MM-DD`. Deadlines count from when a request reached vncomply; laws take effect
+at 00:00 Vietnam time; reports also show Asia/Ho_Chi_Minh.
 """
 
 
@@ -78,13 +114,23 @@ class UnhandledErrorMiddleware:
 
 def _unwrap_body_errors(app: FastAPI) -> None:
     """FastAPI turns any error raised while reading the body into a 400 "error parsing the body";
-    when the cause is ours (the streaming body limit's 413), answer with the cause."""
+    when the cause is ours (the streaming body limit's 413), answer with the cause; when it is a
+    body that does not decode (not UTF-8), the 422 of any body that is not JSON, which says what
+    to send (a 400 is in no operation's documented statuses)."""
     http_handler = _handler(app, StarletteHTTPException)
     domain_handler = _handler(app, DomainError)
+    validation_handler = _handler(app, RequestValidationError)
 
     async def handler(request: Request, exc: Exception) -> Response:
         if isinstance(exc.__cause__, DomainError):
             return await domain_handler(request, exc.__cause__)
+        if (
+            isinstance(exc, StarletteHTTPException)
+            and exc.status_code == 400
+            and isinstance(exc.__cause__, ValueError)
+        ):
+            invalid = [{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error", "input": {}}]
+            return await validation_handler(request, RequestValidationError(invalid))
         return await http_handler(request, exc)
 
     app.add_exception_handler(StarletteHTTPException, handler)
@@ -111,7 +157,11 @@ def create_app() -> FastAPI:
         version=__version__,
         openapi_tags=registry.openapi_tags(),
         lifespan=lifespan,
+        # Our own pages, with assets served from here (kit/docs_pages.py), not FastAPI's CDN ones.
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs_pages(app)
     install_problem_handlers(app)
     _unwrap_body_errors(app)
     for router in registry.routers():
@@ -126,6 +176,12 @@ class VncomplyAPI(FastAPI):
     the permission check's fast path (identities/fastpath.py), which answers most checks without
     entering the rest at all; the edge gate (auth/gate.py), which refuses a request without a valid
     key before its body is read; the body limit; then FastAPI."""
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document, completed once from the routes' declarations (vncomply/openapi.py)."""
+        if self.openapi_schema is None:
+            openapi.complete(super().openapi(), self.routes)
+        return self.openapi_schema  # type: ignore[return-value]
 
     def build_middleware_stack(self) -> ASGIApp:
         settings = get_settings()

@@ -11,16 +11,16 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from vncomply.kit.domain import PARTS, Domain
+from vncomply.kit.domain import PARTS, Domain, Tag
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
     from sqlalchemy import MetaData
     from starlette.routing import BaseRoute
 
-# The order is the order of the routers (and of the OpenAPI tags).
+# The order is the order of the routers (the OpenAPI tags are ordered by audience, see tags()).
 DOMAINS: tuple[str, ...] = (
     "health",
     "platforms",
@@ -81,8 +81,22 @@ def event_types() -> frozenset[str]:
     return frozenset(t for d in declarations().values() for t in d.events)
 
 
+def tags() -> list[Tag]:
+    """Every declared tag, audience by audience (``Audience`` order), domains' order within one."""
+    declared = [tag for d in declarations().values() for tag in d.tags]
+    return sorted(declared, key=lambda tag: tag.audience.rank)
+
+
 def openapi_tags() -> list[dict[str, str]]:
-    return [tag.openapi() for d in declarations().values() for tag in d.tags]
+    return [tag.openapi() for tag in tags()]
+
+
+def tag_groups() -> list[dict[str, Any]]:
+    """The tags grouped by audience (ReDoc's ``x-tagGroups``), in the same order."""
+    groups: dict[str, list[str]] = {}
+    for tag in tags():
+        groups.setdefault(tag.audience.value, []).append(tag.name)
+    return [{"name": name, "tags": names} for name, names in groups.items()]
 
 
 def routers() -> list[APIRouter]:

@@ -6,6 +6,9 @@ timeout and loses them with the worker): beat runs short sweeps, PostgreSQL hold
 Every task has a time limit (``VNCOMPLY_TASK_SOFT_TIME_LIMIT_SECONDS``/``_TIME_LIMIT_SECONDS``): at
 the soft one the running coroutine is cancelled, so its transaction rolls back and the next sweep
 picks the rows up; at the hard one Celery replaces the worker process.
+
+Idle, the processes are quiet, and a database outage is two lines, not a traceback a tick
+(``vncomply.kit.tasklogs``).
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from celery import Celery
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Ignore, SoftTimeLimitExceeded
 from celery.schedules import crontab
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from vncomply.config import get_settings
+from vncomply.kit.problems import database_unavailable
+from vncomply.kit.tasklogs import Outage, quiet_routine_ticks
 from vncomply.registry import task_modules
 
 T = TypeVar("T")
@@ -93,6 +98,7 @@ def beat_schedule(sweep_interval: float) -> dict[str, dict[str, Any]]:
 
 # One event loop per worker process, created after the fork (with the engine it drives).
 _loop: asyncio.AbstractEventLoop | None = None
+outage = Outage()
 
 
 def run_async(func: Callable[[], Awaitable[T]]) -> T:
@@ -101,7 +107,7 @@ def run_async(func: Callable[[], Awaitable[T]]) -> T:
         _loop = asyncio.new_event_loop()
     task = _loop.create_task(_awaited(func))
     try:
-        return _loop.run_until_complete(task)
+        result = _loop.run_until_complete(task)
     except SoftTimeLimitExceeded:
         # Raised by Celery's signal handler wherever the loop was: cancel the coroutine and let it
         # unwind (sessions roll back, connections go back to the pool) before the task fails.
@@ -109,6 +115,15 @@ def run_async(func: Callable[[], Awaitable[T]]) -> T:
         with contextlib.suppress(BaseException):
             _loop.run_until_complete(task)
         raise
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        # One line when the database goes, none per tick after: the task is skipped ("ignored",
+        # no traceback) and the next tick tries again.
+        outage.failed(exc)
+        raise Ignore() from None
+    outage.recovered()
+    return result
 
 
 async def _awaited(func: Callable[[], Awaitable[T]]) -> T:
@@ -139,3 +154,4 @@ def _on_shutdown(**_: Any) -> None:
 
 
 celery_app = _make_app()
+quiet_routine_ticks(entry["task"] for entry in beat_schedule(get_settings().sweep_interval_seconds).values())

@@ -57,6 +57,9 @@ async def test_a_stream_past_the_byte_cap_is_cut_after_storing_what_came_before(
     assert r.headers["connection"] == "close"  # the rest of the stream is not read
     problem = r.json()
     assert (problem["accepted"], problem["rejected"], problem["lines_read"]) == (7, 0, 7)
+    # The per-line results are `line_errors`: a problem's `errors` are field errors (the Problem schema).
+    assert problem["line_errors"] == []
+    assert "errors" not in problem
     assert str(cap) in problem["detail"]
     assert "line 8" in problem["detail"]
     # Seven lines stored (three chunks), the half line never parsed.

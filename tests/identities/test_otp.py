@@ -182,7 +182,7 @@ async def test_a_wrong_code_is_a_typed_422_whose_spent_attempt_commits(client, d
         "instance": path,
         "request_id": r.headers["x-request-id"],
         "attempts_left": 4,
-        "errors": [{"field": "code", "message": "wrong code"}],
+        "errors": [{"field": "code", "message": "wrong code", "code": "wrong_code"}],
     }
     left = await db.execute(text("SELECT attempts_left FROM phone_verifications WHERE id = :i"), {"i": vid})
     assert left.scalar_one() == 4

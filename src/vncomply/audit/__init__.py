@@ -1,7 +1,13 @@
 from __future__ import annotations
 
-from vncomply.kit.domain import Domain, Tag
+from vncomply.kit.domain import Audience, Domain, Tag
 
 DOMAIN = Domain(
-    tags=(Tag("audit", "Tamper-evident audit trail."),),
+    tags=(
+        Tag(
+            "audit",
+            "The tamper-evident trail of every change: who did what, when; and its integrity check.",
+            Audience.officers,
+        ),
+    ),
 )

@@ -5,11 +5,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from vncomply.audit import service
 from vncomply.auth.deps import require
 from vncomply.kit.db import SessionDep
+from vncomply.kit.docs import doc
 from vncomply.kit.errors import InvalidInput
 from vncomply.kit.pagination import Page, PageParams, decode_cursor, encode_cursor, page_params, seq_cursor
 from vncomply.kit.principal import Principal, Role
@@ -20,6 +21,29 @@ Reader = Annotated[Principal, Depends(require(Role.admin, Role.officer))]
 
 
 class AuditEventOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "seq": 42,
+                    "at": "2026-11-25T09:10:00Z",
+                    "actor": {
+                        "key_id": "0466dafe-9186-48ff-98de-9b8065cb5964",
+                        "role": "platform",
+                        "platform_id": "6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11",
+                        "authority_id": None,
+                    },
+                    "action": "takedown.item.resolved",
+                    "resource_type": "takedown_order",
+                    "resource_id": "3a6e296c-50e4-43a1-afd1-41f3a2232b3d",
+                    "platform_id": "6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11",
+                    "details": {"item_id": "3563b5cc-87da-4a0a-9401-7ecf5774b626", "outcome": "removed"},
+                    "sealed": True,
+                }
+            ]
+        }
+    )
+
     seq: int
     at: datetime
     actor: dict[str, Any]
@@ -32,6 +56,14 @@ class AuditEventOut(BaseModel):
 
 
 class VerifyOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"ok": True, "checked": 1000, "first_broken_seq": None, "unsealed": 3, "next_cursor": "WyJ…"}
+            ]
+        }
+    )
+
     ok: bool = Field(description="no break in the rows this call checked")
     checked: int = Field(description="rows checked by this call (at most `limit`)")
     first_broken_seq: int | None = Field(description="the lowest `seq` that breaks its chain here")
@@ -42,7 +74,19 @@ class VerifyOut(BaseModel):
     )
 
 
-@router.get("", response_model=Page[AuditEventOut], summary="The audit trail (oldest first)")
+@router.get(
+    "",
+    response_model=Page[AuditEventOut],
+    **doc(
+        summary="The audit trail (oldest first)",
+        about="Every change, by whom and when: an officer sees their own platform's, an admin all. "
+        "Narrow it with `resource_type` and `resource_id` (e.g. `takedown_order` and an order's id), "
+        "`action` (e.g. `disclosure.package_fetched`), `since` and `until`. `sealed` events are "
+        "chained by hash; the newest few are sealed within seconds.",
+        rule="retention.v1",
+        next="Check the chain with `GET /v1/audit-events/verify`.",
+    ),
+)
 async def list_audit_events(
     session: SessionDep,
     actor: Reader,
@@ -92,10 +136,15 @@ async def list_audit_events(
 @router.get(
     "/verify",
     response_model=VerifyOut,
-    summary="Recompute the hash chain(s), at most `limit` rows per call",
-    description="Checks the chains in order (an admin every chain, an officer its platform's) and "
-    "stops after `limit` rows: while `next_cursor` is not null, call again with it. Each row's link "
-    "to the row before it is checked across calls, so the pages together verify whole chains.",
+    **doc(
+        summary="Recompute the hash chain(s), at most `limit` rows per call",
+        about="Recomputes each sealed event's hash from its content and its predecessor's, chain by "
+        "chain (an admin every chain, an officer its platform's), and stops after `limit` rows: while "
+        "`next_cursor` is not null, call again with it. Each row's link to the row before it is "
+        "checked across calls, so the pages together verify whole chains.",
+        next="If `ok` is false, keep the database as it is and escalate: read the events from "
+        "`first_broken_seq` on with `GET /v1/audit-events`.",
+    ),
 )
 async def verify_audit_chain(
     session: SessionDep,

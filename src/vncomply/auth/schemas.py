@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 
 from vncomply.kit.principal import Role
 from vncomply.kit.types import SINGLE_LINE, ZonedDateTime
@@ -19,12 +20,12 @@ class ApiKeyCreate(BaseModel):
             "examples": [
                 {
                     "role": "platform",
-                    "platform_id": "3f0c2b0e-8a51-4a8e-9a3e-2d6f6b0c9d11",
+                    "platform_id": "6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11",
                     "name": "ExampleSocial backend",
                 },
                 {
                     "role": "officer",
-                    "platform_id": "3f0c2b0e-8a51-4a8e-9a3e-2d6f6b0c9d11",
+                    "platform_id": "6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11",
                     "name": "ExampleSocial compliance, laptop",
                     "holder": "Trần Thị Bình",
                 },
@@ -43,7 +44,23 @@ class ApiKeyCreate(BaseModel):
     expires_at: ZonedDateTime | None = None
 
 
+_KEY_EXAMPLE: JsonDict = {
+    "id": "0466dafe-9186-48ff-98de-9b8065cb5964",
+    "name": "ExampleSocial backend",
+    "role": "platform",
+    "holder": None,
+    "platform_id": "6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11",
+    "authority_id": None,
+    "prefix": "vnc_wP1qPgvY",
+    "created_at": "2026-11-20T02:02:00Z",
+    "expires_at": None,
+    "revoked_at": None,
+}
+
+
 class ApiKeyOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_KEY_EXAMPLE]})
+
     id: uuid.UUID
     name: str
     role: Role
@@ -57,4 +74,10 @@ class ApiKeyOut(BaseModel):
 
 
 class ApiKeyCreated(ApiKeyOut):
-    key: str
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{**_KEY_EXAMPLE, "key": "vnc_wP1qPgvYGni27D3pE3tF385-zarTvU-RSzO6oFdo1KE"}]
+        }
+    )
+
+    key: str = Field(description="the key itself: shown this once, never stored; keep it secret")

@@ -20,7 +20,7 @@ from vncomply.authorities.models import Authority
 from vncomply.config import API_KEY_PREFIX, get_settings
 from vncomply.kit import clock
 from vncomply.kit.db import read_rows, reads_share_a_connection
-from vncomply.kit.errors import InvalidInput, NotFound
+from vncomply.kit.errors import Checks, NotFound
 from vncomply.kit.logs import get_logger
 from vncomply.kit.pagination import created_id_after
 from vncomply.kit.principal import Principal, Role
@@ -51,32 +51,35 @@ async def create_key(
     raw_key: str | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns the row and the secret (never stored). An officer key names the
-    person who holds it (``holder``)."""
+    person who holds it (``holder``). Every problem with the request is reported at once."""
+    checks = Checks()
     holder = holder.strip() if holder else None
     if role is Role.officer and not holder:
-        raise InvalidInput(
+        checks.add(
+            "holder",
             "an officer key needs `holder`: the name of the person who will hold it (a platform "
             "that requires two officers for a disclosure counts people, not keys)",
-            field="holder",
+            "missing",
         )
     if role in (Role.platform, Role.officer):
-        if platform_id is None or authority_id is not None:
-            raise InvalidInput(
-                f"a {role} key needs `platform_id` (and no `authority_id`)", field="platform_id"
-            )
-        if await session.get(Platform, platform_id) is None:
-            raise InvalidInput(f"platform {platform_id} does not exist", field="platform_id")
+        if platform_id is None:
+            checks.add("platform_id", f"a {role} key needs `platform_id`", "missing")
+        elif await session.get(Platform, platform_id) is None:
+            checks.add("platform_id", f"platform {platform_id} does not exist")
+        if authority_id is not None:
+            checks.add("authority_id", f"a {role} key belongs to a platform; omit `authority_id`")
     elif role is Role.authority:
-        if authority_id is None or platform_id is not None:
-            raise InvalidInput(
-                "an authority key needs `authority_id` (and no `platform_id`)", field="authority_id"
-            )
-        if await session.get(Authority, authority_id) is None:
-            raise InvalidInput(f"authority {authority_id} does not exist", field="authority_id")
+        if authority_id is None:
+            checks.add("authority_id", "an authority key needs `authority_id`", "missing")
+        elif await session.get(Authority, authority_id) is None:
+            checks.add("authority_id", f"authority {authority_id} does not exist")
+        if platform_id is not None:
+            checks.add("platform_id", "an authority key belongs to an authority; omit `platform_id`")
     elif platform_id is not None or authority_id is not None:
-        raise InvalidInput("an admin key belongs to no platform or authority", field="role")
+        checks.add("role", "an admin key belongs to no platform or authority")
     if expires_at is not None and expires_at <= clock.now():
-        raise InvalidInput("`expires_at` must be in the future", field="expires_at")
+        checks.add("expires_at", "`expires_at` must be in the future")
+    checks.raise_if_any()
     raw = raw_key or new_key()
     key = ApiKey(
         name=name,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.authorities.enums import Channel
 from vncomply.authorities.service import addressable
-from vncomply.kit.errors import InvalidInput
+from vncomply.kit.errors import Checks
 from vncomply.kit.principal import Principal, Role
 
 # How far back an officer may date an order that arrived by phone or letter.
@@ -42,47 +42,61 @@ async def resolve(
     authority_id: uuid.UUID | None,
     channel: Channel | None,
     received_at: datetime | None,
+    issued_at: datetime | None = None,
     what: str = "order",
 ) -> Receipt:
-    """Who sent the order to whom, how and when, checked against the caller's key (a 422 naming the
-    field otherwise; a platform the authority may not address is a 404)."""
+    """Who sent the order to whom, how and when, checked against the caller's key: one 422 listing
+    every problem of these fields; a platform the authority may not address is a 404."""
+    checks = Checks()
     if actor.role is Role.authority:
         own = actor.require_authority()
         if platform_id is None:
-            raise InvalidInput(
-                f"`platform_id` is required: the platform this {what} is addressed to", field="platform_id"
+            checks.add(
+                "platform_id",
+                f"`platform_id` is required: the platform this {what} is addressed to",
+                "missing",
             )
         if authority_id is not None and authority_id != own:
-            raise InvalidInput(
-                f"Authority keys submit {what}s in their own name; omit `authority_id`", field="authority_id"
+            checks.add(
+                "authority_id", f"Authority keys submit {what}s in their own name; omit `authority_id`"
             )
         if received_at is not None:
-            raise InvalidInput(
+            checks.add(
+                "received_at",
                 "`received_at` is set by vncomply on receipt; only an officer "
                 f"recording a phone or written {what} may send it",
-                field="received_at",
             )
+        _issued_before(checks, issued_at, now)
+        checks.raise_if_any()
+        assert platform_id is not None
         await addressable(session, own, platform_id)
         return Receipt(platform_id, own, now, channel or Channel.electronic)
     own_platform = actor.require_platform()
     if authority_id is None:
-        raise InvalidInput(
-            f"`authority_id` is required: the authority that gave the {what}", field="authority_id"
+        checks.add(
+            "authority_id", f"`authority_id` is required: the authority that gave the {what}", "missing"
         )
     if platform_id is not None and platform_id != own_platform:
-        raise InvalidInput(
-            f"Officer keys record {what}s for their own platform; omit `platform_id`", field="platform_id"
-        )
+        checks.add("platform_id", f"Officer keys record {what}s for their own platform; omit `platform_id`")
     if channel is None or channel is Channel.electronic:
-        raise InvalidInput(
+        checks.add(
+            "channel",
             f"Officers record {what}s received by `phone` or `written` (send `channel`); electronic "
             f"{what}s are submitted with the authority's own key",
-            field="channel",
         )
     at = received_at or now
     if at > now:
-        raise InvalidInput("`received_at` cannot be in the future", field="received_at")
-    if at < now - MAX_BACKDATE:
-        raise InvalidInput("`received_at` can be at most 7 days back", field="received_at")
+        checks.add("received_at", "`received_at` cannot be in the future")
+    elif at < now - MAX_BACKDATE:
+        checks.add("received_at", "`received_at` can be at most 7 days back")
+    _issued_before(checks, issued_at, at)
+    checks.raise_if_any()
+    assert authority_id is not None
+    assert channel is not None
     await addressable(session, authority_id, own_platform)
     return Receipt(own_platform, authority_id, at, channel)
+
+
+def _issued_before(checks: Checks, issued_at: datetime | None, received_at: datetime) -> None:
+    if issued_at is not None and issued_at > received_at:
+        checks.add("issued_at", "`issued_at` cannot be after the order was received")

@@ -49,13 +49,32 @@ class AuthorityCreate(BaseModel):
 
 
 class AuthorityUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"platforms": ["6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11"]}]},
+    )
     name: Name | None = None
     kind: AuthorityKind | None = None
     platforms: Literal["all"] | list[uuid.UUID] | None = None
 
 
 class AuthorityOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "9312f98b-c59c-4ee5-8074-61d34cbcdb5c",
+                    "code": "ABEI",
+                    "name": "Authority of Broadcasting and Electronic Information",
+                    "kind": "ministry",
+                    "platforms": "all",
+                    "created_at": "2026-11-20T02:01:00Z",
+                    "updated_at": "2026-11-20T02:01:00Z",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     code: str
     name: str

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
-from vncomply.kit.domain import Domain, Tag
+from vncomply.kit.domain import Audience, Domain, Tag
 
 DOMAIN = Domain(
-    tags=(Tag("blocks", "Violations, lock rules and account blocks."),),
+    tags=(
+        Tag(
+            "blocks",
+            "Account blocks (ordered by an authority, or by the lock rules) and the violations that count "
+            "toward them: apply them, confirm, lift early with a reason.",
+            Audience.platform,
+        ),
+    ),
     events=(
         "block.started",
         "block.ended",

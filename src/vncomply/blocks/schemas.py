@@ -51,6 +51,27 @@ class ViolationCreate(BaseModel):
 
 
 class ViolationOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "8449e78f-651f-4855-83e2-14fe8f7ee7bb",
+                    "platform_id": "6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11",
+                    "subject_type": "account",
+                    "subject_id": "u-1001",
+                    "authority_id": "0b0f6a33-0000-4000-8000-000000000a05",
+                    "reference_no": "A05-2026-00412",
+                    "category": "fraud",
+                    "occurred_at": "2026-11-20T08:00:00Z",
+                    "recorded_at": "2026-11-25T08:05:00Z",
+                    "consumed_by_block_id": None,
+                    "withdrawn_at": None,
+                    "withdrawn_reason": None,
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     platform_id: uuid.UUID
     subject_type: SubjectType
@@ -105,16 +126,64 @@ class BlockOrder(OrderParties):
 
 
 class LiftBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "Authority withdrew the order by letter 55/2026"}]},
+    )
     reason: Reason = Field(description="why the block is lifted early (kept in the audit trail)")
 
 
 class ReviewBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "The lock stands on the four other violations in 30 days"}]
+        },
+    )
     reason: Reason = Field(description="why the lock stays after its violation was withdrawn (audited)")
 
 
 class BlockOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "08201b0b-731c-4a5f-a0c5-109f9dc413dd",
+                    "platform_id": "6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11",
+                    "subject_type": "page",
+                    "subject_id": "page-5521",
+                    "origin": "order",
+                    "kind": "temporary",
+                    "status": "active",
+                    "active": True,
+                    "starts_at": "2026-11-25T08:05:00Z",
+                    "ends_at": "2026-12-10T08:05:00Z",
+                    "duration_days": 15,
+                    "apply_by": "2026-11-26T08:05:00Z",
+                    "applied_at": "2026-11-25T08:05:00Z",
+                    "apply_overdue": False,
+                    "lifted_at": None,
+                    "lift_reason": None,
+                    "authority_id": "0b0f6a33-0000-4000-8000-000000000a05",
+                    "reference_no": "A05-BL-2026-0091",
+                    "channel": "electronic",
+                    "category": "fraud",
+                    "reason": "Repeated fraudulent investment offers",
+                    "legal_basis": "Decree 147/2024 Art. 24",
+                    "rule_id": "lock.v1",
+                    "temporary_lock_no": 1,
+                    "trigger": None,
+                    "needs_review": False,
+                    "review_requested_at": None,
+                    "review_reason": None,
+                    "review_closed_at": None,
+                    "created_at": "2026-11-25T08:05:00Z",
+                    "updated_at": "2026-11-25T08:05:00Z",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     platform_id: uuid.UUID
     subject_type: SubjectType

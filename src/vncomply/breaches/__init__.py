@@ -3,9 +3,16 @@ detection (Decree 13/2023, then PDPL 91/2025 + Decree 356/2025) — docs/breache
 
 from __future__ import annotations
 
-from vncomply.kit.domain import Domain, Tag
+from vncomply.kit.domain import Audience, Domain, Tag
 
 DOMAIN = Domain(
-    tags=(Tag("breaches", "Personal-data breaches and the 72-hour notice to MPS (A05); officers."),),
+    tags=(
+        Tag(
+            "breaches",
+            "Personal-data breaches and the 72-hour notice to MPS (A05): record the detection, then "
+            "the notice.",
+            Audience.officers,
+        ),
+    ),
     events=("breach.deadline_approaching", "breach.overdue", "breach.notified"),
 )

@@ -84,6 +84,31 @@ class NotifiedIn(BaseModel):
 
 
 class BreachSummary(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "1a66df39-7d72-4579-a522-df5b86078248",
+                    "platform_id": "6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11",
+                    "status": "open",
+                    "detected_at": "2026-11-25T02:00:00Z",
+                    "occurred_at": "2026-11-24T22:30:00Z",
+                    "data_categories": ["contact", "identity"],
+                    "subjects_affected": 1200,
+                    "due_at": "2026-11-28T02:00:00Z",
+                    "rule": {"id": "breach_notice.v1", "hours": 72},
+                    "remaining_seconds": 224700,
+                    "overdue": False,
+                    "overdue_at": None,
+                    "notified_at": None,
+                    "notified_late": None,
+                    "backdated": None,
+                    "created_at": "2026-11-25T11:35:00Z",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     platform_id: uuid.UUID
     status: BreachStatus
@@ -109,6 +134,36 @@ class BreachSummary(BaseModel):
 
 
 class BreachOut(BreachSummary):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "1a66df39-7d72-4579-a522-df5b86078248",
+                    "platform_id": "6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11",
+                    "status": "notified",
+                    "detected_at": "2026-11-25T02:00:00Z",
+                    "occurred_at": "2026-11-24T22:30:00Z",
+                    "data_categories": ["contact", "identity"],
+                    "subjects_affected": 1200,
+                    "due_at": "2026-11-28T02:00:00Z",
+                    "rule": {"id": "breach_notice.v1", "hours": 72},
+                    "remaining_seconds": None,
+                    "overdue": False,
+                    "overdue_at": None,
+                    "notified_at": "2026-11-25T10:00:00Z",
+                    "notified_late": False,
+                    "backdated": False,
+                    "created_at": "2026-11-25T11:35:00Z",
+                    "description": "A misconfigured export bucket exposed profile data of VN users",
+                    "measures": "Bucket closed, keys rotated, access logs under review",
+                    "reference": "A05-BR-2026-0077",
+                    "late_reason": None,
+                    "updated_at": "2026-11-25T11:35:00Z",
+                }
+            ]
+        }
+    )
+
     description: str
     measures: str
     reference: str | None

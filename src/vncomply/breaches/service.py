@@ -18,7 +18,7 @@ from vncomply.breaches.models import Breach
 from vncomply.breaches.schemas import BreachCreate, BreachOut, BreachSummary, NotifiedIn
 from vncomply.events.outbox import emit
 from vncomply.kit import clock
-from vncomply.kit.errors import IllegalTransition, InvalidInput
+from vncomply.kit.errors import Checks, IllegalTransition, InvalidInput
 from vncomply.kit.pagination import time_id_cursor
 from vncomply.kit.principal import Principal
 from vncomply.kit.tenancy import get_scoped, scoped
@@ -31,10 +31,12 @@ TOPIC = "breach_notice"
 
 async def create(session: AsyncSession, actor: Principal, body: BreachCreate) -> Breach:
     now = clock.now()
+    checks = Checks()
     if body.detected_at > now:
-        raise InvalidInput("`detected_at` cannot be in the future", field="detected_at")
+        checks.add("detected_at", "`detected_at` cannot be in the future")
     if body.occurred_at is not None and body.occurred_at > body.detected_at:
-        raise InvalidInput("`occurred_at` cannot be after `detected_at`", field="occurred_at")
+        checks.add("occurred_at", "`occurred_at` cannot be after `detected_at`")
+    checks.raise_if_any()
     try:
         rule, due_at = rulebook.deadline(TOPIC, body.detected_at)
     except LookupError:
@@ -86,17 +88,20 @@ async def notified(session: AsyncSession, actor: Principal, breach_id: uuid.UUID
             current_state=b.status.value,
         )
     now = clock.now()
+    checks = Checks()
     if body.notified_at > now:
-        raise InvalidInput("`notified_at` cannot be in the future", field="notified_at")
-    if body.notified_at < b.detected_at:
-        raise InvalidInput("`notified_at` cannot be before the breach was detected", field="notified_at")
+        checks.add("notified_at", "`notified_at` cannot be in the future")
+    elif body.notified_at < b.detected_at:
+        checks.add("notified_at", "`notified_at` cannot be before the breach was detected")
     late = body.notified_at >= b.due_at
     if late and body.late_reason is None:
-        raise InvalidInput(
+        checks.add(
+            "late_reason",
             f"`late_reason` is required: the notice was due by {b.due_at.isoformat()} "
             f"({b.rule_hours} hours from detection, rule {b.rule_id}) and notified_at is after it",
-            field="late_reason",
+            "missing",
         )
+    checks.raise_if_any()
     b.status = BreachStatus.notified
     b.notified_at, b.notice_reference, b.late_reason = body.notified_at, body.reference, body.late_reason
     b.notified_by_key_id, b.notified_recorded_at, b.updated_at = actor.key_id, now, now

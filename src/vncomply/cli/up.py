@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -34,6 +36,8 @@ from vncomply.cli.instance import AlreadyRunning, Claim, Instance, claim
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from vncomply.embedded import Supervisor
 
 STATE_DIR = Path(".vncomply")
 ADMIN_KEY_FILE = "admin-key"
@@ -145,6 +149,34 @@ def _child_env(db_url: str, redis_url: str) -> dict[str, str]:
     return env
 
 
+READY_TIMEOUT = 180.0
+
+
+def _announce_when_ready(supervisor: Supervisor, base: str, text: str) -> None:
+    """Print ``text`` once the API is ready and beat's tasks reach the worker (the heartbeat has
+    run), i.e. when every child has said what it says on starting."""
+    import httpx
+
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                metrics = httpx.get(f"{base}/metrics", timeout=5).text
+                if _heartbeat_seen(metrics):
+                    supervisor.emit(text)
+                    return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+
+
+def _heartbeat_seen(metrics: str) -> bool:
+    for line in metrics.splitlines():
+        if line.startswith("vncomply_beat_heartbeat_age_seconds "):
+            return float(line.split()[1]) >= 0
+    return False
+
+
 def up(
     host: Annotated[str, typer.Option(help="Interface the API binds.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="API port.", min=1, max=65535)] = 8000,
@@ -183,14 +215,13 @@ def _run(instance: Claim, bootstrap: str | None) -> int:
         typer.echo("migrating …")
         run_migrations(db_url)
         admin_line = _admin_line(state_dir, bootstrap)
-        typer.echo(
-            "\n"
-            f"  vncomply is starting: {instance.me.docs_url}\n"
+        banner = (
             f"  {admin_line}\n"
             "  other vncomply commands against this instance need:\n"
             f"{_exports(db_url, redis_url)}"
             "  Ctrl-C stops everything.\n"
         )
+        typer.echo(f"\n  vncomply is starting: {instance.me.docs_url}\n{banner}")
         me = [sys.executable, "-m", "vncomply.cli"]
         env = _child_env(db_url, redis_url)
         schedule = (state_dir / "celerybeat-schedule").resolve()
@@ -201,6 +232,16 @@ def _run(instance: Claim, bootstrap: str | None) -> int:
                 ("beat", [*me, "beat", "--schedule", str(schedule)], env),
             ]
         )
+        # Said again once everything runs, below the children's start-up lines: idle, nothing
+        # follows it (kit/tasklogs.py), so it stays on screen.
+        ready = instance.me.docs_url.removesuffix("/docs")
+        announcer = threading.Thread(
+            target=_announce_when_ready,
+            args=(supervisor, ready, f"\n  vncomply is ready: {instance.me.docs_url}\n{banner}"),
+            name="announce",
+            daemon=True,
+        )
+        announcer.start()
         code = supervisor.run()
         typer.echo("stopped" if code == 0 else f"a child process failed ({code}); stopped the rest")
     return code

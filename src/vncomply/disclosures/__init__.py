@@ -1,9 +1,16 @@
 from __future__ import annotations
 
-from vncomply.kit.domain import Domain, Tag
+from vncomply.kit.domain import Audience, Domain, Tag
 
 DOMAIN = Domain(
-    tags=(Tag("disclosures", "Identity disclosure requests and officer review."),),
+    tags=(
+        Tag(
+            "disclosures",
+            "Authorities' requests for a user's identity: an officer reviews each and approves only the "
+            "fields the law allows; every fetch of the package is audited.",
+            Audience.officers,
+        ),
+    ),
     events=(
         "disclosure.received",
         "disclosure.deadline_approaching",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from enum import Enum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -11,10 +12,14 @@ from vncomply.disclosures.enums import Status
 from vncomply.disclosures.schemas import DecisionIn, DisclosureRequestCreate, DisclosureRequestOut, PackageOut
 from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.kit.db import SessionDep
+from vncomply.kit.docs import doc
 from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
 from vncomply.kit.principal import Principal, Role
 
-router = APIRouter(prefix="/v1/disclosure-requests", tags=["disclosures"], route_class=IdempotentRoute)
+# Tagged per route: asking and fetching are the authorities' (`orders`), reviewing the officers'.
+router = APIRouter(prefix="/v1/disclosure-requests", route_class=IdempotentRoute)
+TAGS: list[str | Enum] = ["disclosures"]
+RULES = ("disclosure.standard.v2", "disclosure.emergency.v2")
 Authority = Annotated[Principal, Depends(require(Role.authority))]
 # An officer records a request that came by phone or in writing (vncomply.authorities.receipt).
 Requester = Annotated[Principal, Depends(require(Role.authority, Role.officer))]
@@ -26,11 +31,30 @@ Reader = Annotated[Principal, Depends(require(Role.officer, Role.authority, Role
     "",
     status_code=201,
     response_model=DisclosureRequestOut,
-    summary="Ask a platform for a user's identity",
-    description="An authority key asks a platform it may address; an officer key records a request "
-    "its platform received by phone or in writing (`authority_id`, `channel`, optional `received_at` "
-    "at most 7 days back): the deadline runs from `received_at` by the rule in force then.",
-    responses={200: {"model": DisclosureRequestOut, "description": "an identical retry"}},
+    tags=["orders"],
+    **doc(
+        summary="Ask a platform for a user's identity",
+        about="An authority key asks a platform it may address; an officer key records a request its "
+        "platform received by phone or in writing (`authority_id`, `channel`, optional "
+        "`received_at` at most 7 days back). The subject is an account id, a phone number or a "
+        "personal ID number; `fields` are "
+        "the identity data asked for, with the `legal_basis` and `reason`. Nothing is released until "
+        "the platform's compliance officer approves, and then only the approved fields. `due_at` "
+        "comes from the rule in force at `received_at` (24 h, 3 h emergency, from 2026-07-01). A "
+        "`reference_no` is unique per authority and platform: the same one with the same content "
+        "returns the existing request (200).",
+        changes="Records the request and starts its clock; audited as `disclosure.received`, "
+        "announced to the platform as the `disclosure.received` event.",
+        rule=RULES,
+        next="Follow it with `GET /v1/disclosure-requests/{request_id}`; once `package_available` is "
+        "true, fetch the data with `GET /v1/disclosure-requests/{request_id}/package`.",
+        errors={
+            404: "No platform with this id is addressable by this authority.",
+            409: "This authority's request with this reference_no to this platform already exists "
+            "with different content.",
+        },
+        also={200: {"description": "an identical earlier request", "model": DisclosureRequestOut}},
+    ),
 )
 @idempotent
 async def create_disclosure_request(
@@ -41,7 +65,19 @@ async def create_disclosure_request(
     return service.to_out(res.resource, actor)
 
 
-@router.get("", response_model=Page[DisclosureRequestOut], summary="List disclosure requests")
+@router.get(
+    "",
+    response_model=Page[DisclosureRequestOut],
+    tags=TAGS,
+    **doc(
+        summary="List disclosure requests",
+        about="Newest first. An officer sees its platform's requests (with the accounts they match), "
+        "an authority those it sent, an admin all (or one `platform_id`). `status=pending_review` "
+        "(repeatable) for what awaits a decision, `overdue=true` for those past `due_at`.",
+        rule=RULES,
+        next="Review one with `GET /v1/disclosure-requests/{request_id}`, then decide it.",
+    ),
+)
 async def list_disclosure_requests(
     session: SessionDep,
     actor: Reader,
@@ -67,7 +103,20 @@ async def list_disclosure_requests(
     return Page(items=[service.to_out(r, actor) for r in rows], next_cursor=nxt)
 
 
-@router.get("/{request_id}", response_model=DisclosureRequestOut, summary="A disclosure request")
+@router.get(
+    "/{request_id}",
+    response_model=DisclosureRequestOut,
+    tags=TAGS,
+    **doc(
+        summary="A disclosure request",
+        about="The subject is shown masked; an officer also sees `matched_account_ids`, the "
+        "platform's accounts the subject designates.",
+        rule=RULES,
+        next="An officer decides it with `POST /v1/disclosure-requests/{request_id}/decision` "
+        "before `due_at`.",
+        errors={404: "No disclosure request with this id is visible to this key."},
+    ),
+)
 async def get_disclosure_request(
     request_id: uuid.UUID, session: SessionDep, actor: Reader
 ) -> DisclosureRequestOut:
@@ -77,7 +126,25 @@ async def get_disclosure_request(
 @router.post(
     "/{request_id}/decision",
     response_model=DisclosureRequestOut,
-    summary="Approve, partially approve or reject (compliance officer)",
+    tags=TAGS,
+    **doc(
+        summary="Approve, partially approve or reject (compliance officer)",
+        about='Send `{"decision": "approve"}`; `{"decision": "partially_approve", "fields": [a strict '
+        'subset], "reason": "…"}`; or `{"decision": "reject", "reason": "…"}`. A platform that '
+        "requires two officers records the first approval and waits for a second officer (another "
+        "person) to confirm. A decision is final.",
+        changes="Records the decision (audited as `disclosure.decided`, or "
+        "`disclosure.first_approval`); an approval makes the package available to the requesting "
+        "authority for 7 days; announced as `disclosure.decided`.",
+        rule=RULES,
+        next="The authority fetches the package; read every fetch in the audit trail "
+        "(`GET /v1/audit-events?resource_id={request_id}`).",
+        errors={
+            403: "This platform requires two different officers, and this officer key names no holder.",
+            404: "No disclosure request with this id is visible to this key.",
+            409: "This request is already decided; a decision is final.",
+        },
+    ),
 )
 async def decide_disclosure_request(
     request_id: uuid.UUID, body: DecisionIn, session: SessionDep, actor: Officer
@@ -88,7 +155,21 @@ async def decide_disclosure_request(
 @router.get(
     "/{request_id}/package",
     response_model=PackageOut,
-    summary="The approved data (requesting authority only; every fetch is audited)",
+    tags=["orders"],
+    **doc(
+        summary="The approved data (requesting authority only; every fetch is audited)",
+        about="Only the approved fields of the matched accounts, in plain text, never cached "
+        "(`Cache-Control: no-store`); available for 7 days after the decision.",
+        changes="Counts the fetch; audited as `disclosure.package_fetched` (a refused fetch as "
+        "`disclosure.package_refused`).",
+        rule=RULES,
+        next="Keep the data under your own rules; the platform sees that it was fetched.",
+        errors={
+            404: "No disclosure request with this id is visible to this key.",
+            409: "No package: the request is pending_review; a package exists only once approved.",
+            410: "The package for this request has expired.",
+        },
+    ),
 )
 async def get_disclosure_package(
     request_id: uuid.UUID, session: SessionDep, actor: Authority, response: Response

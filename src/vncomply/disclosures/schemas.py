@@ -118,6 +118,43 @@ class FirstApprovalOut(BaseModel):
 
 
 class DisclosureRequestOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "1f750e95-cf77-4035-96f3-56ec762b85a7",
+                    "platform_id": "6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11",
+                    "authority_id": "0b0f6a33-0000-4000-8000-000000000a05",
+                    "reference_no": "A05/2026/1234",
+                    "legal_basis": "Cybersecurity Law 2025 Art. 26",
+                    "reason": "Identify the author of posts under investigation",
+                    "urgency": "standard",
+                    "subject": {"type": "phone_number", "account_id": None, "masked": "+84 91* *** *78"},
+                    "fields": ["full_name", "date_of_birth", "phone_number"],
+                    "status": "partially_approved",
+                    "received_at": "2026-11-25T08:05:00Z",
+                    "channel": "electronic",
+                    "due_at": "2026-11-26T08:05:00Z",
+                    "rule": {"id": "disclosure.standard.v2", "hours": 24},
+                    "overdue": False,
+                    "remaining_seconds": None,
+                    "matched_account_ids": ["u-1001", "u-2002"],
+                    "first_approval": None,
+                    "decision": "partially_approve",
+                    "decision_reason": "Date of birth is not needed for the stated purpose",
+                    "approved_fields": ["full_name", "phone_number"],
+                    "decided_at": "2026-11-25T08:05:00Z",
+                    "answered_on_time": True,
+                    "package_expires_at": "2026-12-02T08:05:00Z",
+                    "package_available": True,
+                    "notify_user_after": None,
+                    "created_at": "2026-11-25T08:05:00Z",
+                    "updated_at": "2026-11-25T08:05:00Z",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     platform_id: uuid.UUID
     authority_id: uuid.UUID

@@ -57,6 +57,10 @@ class Supervisor:
 
     # -- output ----------------------------------------------------------------------------
 
+    def emit(self, text: str) -> None:
+        """Write ``text`` among the children's lines (never inside one of them)."""
+        self._emit(text)
+
     def _emit(self, text: str) -> None:
         out = self._output if self._output is not None else sys.stdout
         # One lock for all pumps so lines from different children never interleave mid-line.

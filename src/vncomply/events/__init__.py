@@ -1,7 +1,13 @@
 from __future__ import annotations
 
-from vncomply.kit.domain import Domain, Tag
+from vncomply.kit.domain import Audience, Domain, Tag
 
 DOMAIN = Domain(
-    tags=(Tag("events", "Events, webhooks and the pull feed."),),
+    tags=(
+        Tag(
+            "events",
+            "What happened, as signed webhooks (Standard Webhooks) with retries, or as a pull feed.",
+            Audience.platform,
+        ),
+    ),
 )

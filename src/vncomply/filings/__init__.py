@@ -3,14 +3,15 @@ report, the impact assessments — each on a clock from the rulebook (docs/filin
 
 from __future__ import annotations
 
-from vncomply.kit.domain import Domain, Tag
+from vncomply.kit.domain import Audience, Domain, Tag
 
 DOMAIN = Domain(
     tags=(
         Tag(
             "filings",
-            "What a platform must file (Form No. 10, annual report, DPIA, transfer impact "
-            "assessment) and when; officer and admin.",
+            "What the platform must file (Form No. 10, annual report, DPIA, transfer impact "
+            "assessment) and by when; record each once filed.",
+            Audience.officers,
         ),
     ),
     events=("filing.due_soon", "filing.overdue", "filing.filed"),

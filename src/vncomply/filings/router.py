@@ -11,6 +11,7 @@ from vncomply.filings.enums import FilingKind, FilingStatus
 from vncomply.filings.schemas import FiledIn, FilingCreate, FilingOut
 from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.kit.db import SessionDep
+from vncomply.kit.docs import doc
 from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
 from vncomply.kit.principal import Principal, Role
 from vncomply.kit.types import ZonedDateTime
@@ -21,7 +22,20 @@ router = APIRouter(
 Officer = Annotated[Principal, Depends(require(Role.officer, Role.admin))]
 
 
-@router.get("", response_model=Page[FilingOut], summary="What the platform must file, soonest due first")
+@router.get(
+    "",
+    response_model=Page[FilingOut],
+    **doc(
+        summary="What the platform must file, soonest due first",
+        about="The contact point (Form No. 10, opened when the platform comes in scope), the annual "
+        "reports, and the impact assessments (DPIA, transfer impact) the officers opened; each with "
+        "`due_at` from the rule in force when its clock started. `overdue=true` for those past due.",
+        rule=("filing.v1", "annual_report.v1", "dpia.v1", "transfer_impact.v1"),
+        next="File what is due with the authority, then record it "
+        "(`POST /v1/platforms/{platform_id}/filings/{filing_id}/filed`).",
+        errors={404: "No platform with this id is visible to this key."},
+    ),
+)
 async def list_filings(
     platform_id: uuid.UUID,
     session: SessionDep,
@@ -42,10 +56,17 @@ async def list_filings(
     "",
     status_code=201,
     response_model=FilingOut,
-    summary="Open an impact assessment filing",
-    description="`dpia` or `transfer_impact`, due 60 days after `starts_at` by the rule in force then "
-    "(PDPL 91/2025, Decree 356/2025). The contact point and the annual reports are opened by "
-    "vncomply when the platform comes in scope.",
+    **doc(
+        summary="Open an impact assessment filing",
+        about="`dpia` or `transfer_impact`, due 60 days after `starts_at` by the rule in force then "
+        "(PDPL 91/2025, Decree 356/2025). The contact point and the annual reports are opened by "
+        "vncomply when the platform comes in scope.",
+        changes="Opens the filing and its clock; audited as `filing.opened`; reminders follow as "
+        "`filing.due_soon`, then `filing.overdue`.",
+        rule=("dpia.v1", "transfer_impact.v1"),
+        next="Prepare the dossier, file it with MPS (A05) before `due_at`, and record it as filed.",
+        errors={404: "No platform with this id is visible to this key."},
+    ),
 )
 @idempotent
 async def create_filing(
@@ -54,7 +75,16 @@ async def create_filing(
     return service.to_out(await service.create(session, actor, platform_id, body))
 
 
-@router.get("/{filing_id}", response_model=FilingOut, summary="One filing")
+@router.get(
+    "/{filing_id}",
+    response_model=FilingOut,
+    **doc(
+        summary="One filing",
+        rule=("filing.v1", "annual_report.v1", "dpia.v1", "transfer_impact.v1"),
+        next="Record it as filed once it is (`…/filed`).",
+        errors={404: "No filing with this id for this platform."},
+    ),
+)
 async def get_filing(
     platform_id: uuid.UUID, filing_id: uuid.UUID, session: SessionDep, actor: Officer
 ) -> FilingOut:
@@ -64,9 +94,20 @@ async def get_filing(
 @router.post(
     "/{filing_id}/filed",
     response_model=FilingOut,
-    summary="Record that it was filed",
-    description="`filed_at` (not in the future) and the authority's `reference`. Filing the contact "
-    "point sets the platform's `contact_filed_at`. A second call is a 409.",
+    **doc(
+        summary="Record that it was filed",
+        about="`filed_at` (not in the future) and the authority's `reference`; an annual report may "
+        "name the frozen report filed (`report_id`). Filing the contact point sets the platform's "
+        "`contact_filed_at`, which allows livestreams and monetisation.",
+        changes="Marks the filing filed (`filed_late` if at or after `due_at`); audited as "
+        "`filing.filed`, announced as the `filing.filed` event.",
+        rule=("filing.v1", "annual_report.v1", "dpia.v1", "transfer_impact.v1"),
+        next="Nothing more for this filing; the next annual report opens by itself.",
+        errors={
+            404: "No filing with this id for this platform.",
+            409: "This filing is already recorded as filed.",
+        },
+    ),
 )
 async def mark_filed(
     platform_id: uuid.UUID, filing_id: uuid.UUID, body: FiledIn, session: SessionDep, actor: Officer

@@ -63,6 +63,34 @@ class FilingRule(BaseModel):
 
 
 class FilingOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "57988e31-527b-498d-a5a9-4d95dcce91a9",
+                    "platform_id": "6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11",
+                    "kind": "transfer_impact",
+                    "period_year": None,
+                    "description": "User content replicated to the Singapore region",
+                    "starts_at": "2026-11-20T00:00:00Z",
+                    "due_at": "2027-01-19T00:00:00Z",
+                    "rule": {"id": "transfer_impact.v1", "days": 60, "confidence": "medium"},
+                    "status": "filed",
+                    "remaining_seconds": None,
+                    "overdue": False,
+                    "overdue_at": None,
+                    "filed_at": "2026-11-25T03:00:00Z",
+                    "filed_late": False,
+                    "reference": "A05-TIA-2026-0042",
+                    "note": None,
+                    "report_id": None,
+                    "created_at": "2026-11-25T11:35:00Z",
+                    "updated_at": "2026-11-25T11:35:00Z",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     platform_id: uuid.UUID
     kind: FilingKind

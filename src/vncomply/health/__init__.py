@@ -1,7 +1,13 @@
 from __future__ import annotations
 
-from vncomply.kit.domain import Domain, Tag
+from vncomply.kit.domain import Audience, Domain, Tag
 
 DOMAIN = Domain(
-    tags=(Tag("operations", "Health, readiness and metrics."),),
+    tags=(
+        Tag(
+            "health",
+            "Liveness, readiness (PostgreSQL, Redis, migrations) and Prometheus metrics; no key needed.",
+            Audience.health,
+        ),
+    ),
 )

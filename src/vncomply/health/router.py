@@ -16,11 +16,12 @@ from starlette.responses import Response
 from vncomply.health import heartbeat
 from vncomply.kit import clock
 from vncomply.kit.db import get_engine
+from vncomply.kit.docs import doc
 from vncomply.kit.metrics import BEAT_HEARTBEAT_AGE
 from vncomply.kit.problems import problem_response
 from vncomply.kit.redis import get_redis
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["health"])
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -32,7 +33,15 @@ def migration_head() -> str | None:
     return ScriptDirectory.from_config(cfg).get_current_head()
 
 
-@router.get("/healthz", summary="Liveness: the process is up")
+@router.get(
+    "/healthz",
+    **doc(
+        summary="Liveness: the process is up",
+        about="Answers without touching PostgreSQL or Redis.",
+        next="Restart the process if this fails; use `/readyz` to decide whether to send it traffic.",
+        reply={"status": "ok"},
+    ),
+)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -61,8 +70,12 @@ async def _check_redis() -> str | None:
 
 @router.get(
     "/readyz",
-    summary="Readiness: PostgreSQL and Redis reachable, migrations at head",
-    responses={503: {"description": "a dependency failed; `failures` names it"}},
+    **doc(
+        summary="Readiness: PostgreSQL and Redis reachable, migrations at head",
+        next="On 503, fix what `failures` names (e.g. run `vncomply migrate`); keep traffic away meanwhile.",
+        errors={503: "a dependency failed; `failures` names each"},
+        reply={"status": "ready"},
+    ),
 )
 async def readyz() -> Response:
     db, rds = await asyncio.gather(_check_db(), _check_redis())
@@ -78,7 +91,18 @@ async def readyz() -> Response:
     return Response(b'{"status":"ready"}', media_type="application/json")
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    **doc(
+        summary="Prometheus metrics",
+        about="Request counts and latency by route, deadline gauges (orders due and overdue), the "
+        "beat heartbeat's age, in the Prometheus text format.",
+        next="Alert on `vncomply_beat_heartbeat_age_seconds` (the clocks stop when beat does) and on "
+        "overdue orders.",
+        also={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    ),
+)
 async def metrics() -> Response:
     last = await heartbeat.last_beat()
     BEAT_HEARTBEAT_AGE.set(-1 if last is None else max(0.0, clock.now().timestamp() - last))

@@ -263,10 +263,18 @@ async def ingest(
             f"The stream was cut after line {res.lines_read}: {cut}. The lines up to it were "
             f"handled as reported here; send the rest (from line {res.lines_read + 1}) in another "
             "request.",
-            extra={**out.model_dump(mode="json"), "lines_read": res.lines_read},
+            # `errors` of a problem are always field errors (the documented Problem schema): the
+            # per-line results travel as `line_errors`.
+            extra={**_as_problem(out), "lines_read": res.lines_read},
             headers=dict(CLOSE_UNREAD),  # the rest of the stream is not read
         )
     return out
+
+
+def _as_problem(out: BulkOut) -> dict[str, Any]:
+    reply = out.model_dump(mode="json")
+    reply["line_errors"] = reply.pop("errors")
+    return reply
 
 
 def _parse_line(

@@ -131,7 +131,7 @@ class WrongCode(InvalidInput):
     def __init__(self, attempts_left: int) -> None:
         super().__init__(
             f"The code is wrong; {attempts_left} attempt(s) left.",
-            errors=[{"field": "code", "message": "wrong code"}],
+            errors=[{"field": "code", "message": "wrong code", "code": "wrong_code"}],
             extra={"attempts_left": attempts_left},
         )
         self.attempts_left = attempts_left

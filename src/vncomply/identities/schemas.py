@@ -92,6 +92,32 @@ class Masked(BaseModel):
 
 
 class IdentityOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_id": "u-1001",
+                    "status": "verified",
+                    "verified_at": "2026-11-20T02:00:00Z",
+                    "method": "sms_otp",
+                    "is_minor": False,
+                    "has_guardian": False,
+                    "commercial_livestreamer": False,
+                    "masked": {
+                        "full_name": "N***** V** A*",
+                        "phone_number": "+84 91* *** *78",
+                        "national_id": None,
+                    },
+                    "created_at": "2026-11-25T08:05:00Z",
+                    "updated_at": "2026-11-25T08:05:00Z",
+                    "revoked_at": None,
+                    "closed_at": None,
+                    "purged_at": None,
+                }
+            ]
+        }
+    )
+
     account_id: str
     status: Literal["verified", "revoked", "closed"]
     verified_at: datetime
@@ -110,7 +136,9 @@ class IdentityOut(BaseModel):
 
 
 class SearchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"phone_number": "0912345678"}]}
+    )
     phone_number: PhoneStr | None = None
     national_id: IdStr | None = None
 
@@ -126,6 +154,25 @@ class BulkError(BaseModel):
 
 
 class BulkOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "accepted": 1,
+                    "rejected": 1,
+                    "errors": [
+                        {
+                            "line": 2,
+                            "account_id": "u-2003",
+                            "problem": "date_of_birth: Field required; verification: Field required",
+                        }
+                    ],
+                    "errors_truncated": False,
+                }
+            ]
+        }
+    )
+
     accepted: int
     rejected: int
     errors: list[BulkError]
@@ -133,18 +180,27 @@ class BulkOut(BaseModel):
 
 
 class PhoneVerificationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"account_id": "u-3003", "phone_number": "0987654321"}]},
+    )
     account_id: AccountId
     phone_number: PhoneStr
 
 
 class PhoneVerificationOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"id": "2540edd4-225e-43ae-816f-dccf52a07df8", "expires_at": "2026-11-25T08:10:00Z"}]
+        }
+    )
+
     id: uuid.UUID
     expires_at: datetime
 
 
 class ConfirmIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"code": "482913"}]})
     code: Annotated[str, StringConstraints(min_length=1, max_length=12), SINGLE_LINE]
 
 
@@ -158,6 +214,27 @@ class ActionDecision(BaseModel):
 
 
 class PermissionsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_id": "u-1001",
+                    "verified": True,
+                    "blocked_until": None,
+                    "locked": False,
+                    "actions": {
+                        "post": {"allowed": True, "reason": None},
+                        "comment": {"allowed": True, "reason": None},
+                        "share": {"allowed": True, "reason": None},
+                        "livestream": {"allowed": True, "reason": None},
+                        "livestream_commercial": {"allowed": False, "reason": "national_id_required"},
+                        "monetise": {"allowed": True, "reason": None},
+                    },
+                }
+            ]
+        }
+    )
+
     account_id: str
     verified: bool
     blocked_until: datetime | None
@@ -166,7 +243,10 @@ class PermissionsOut(BaseModel):
 
 
 class CheckIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"action": "post", "account_ids": ["u-1001", "u-9999"]}]},
+    )
     action: Action
     account_ids: list[AccountId] = Field(min_length=1, max_length=1000)
 
@@ -178,4 +258,17 @@ class CheckResult(BaseModel):
 
 
 class CheckOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "results": [
+                        {"account_id": "u-1001", "allowed": True, "reason": None},
+                        {"account_id": "u-9999", "allowed": False, "reason": "unverified"},
+                    ]
+                }
+            ]
+        }
+    )
+
     results: list[CheckResult]

@@ -51,20 +51,48 @@ class DomainError(Exception):
 
 
 class InvalidInput(DomainError):
-    """Input that parsed but breaks a rule (422)."""
+    """Input that parsed but breaks a rule (422). With ``field``, it is also listed in ``errors``
+    (``{field, message, code}``, the shape of every validation error)."""
 
     status = 422
     slug = "validation-error"
     title = "Your request is not valid"
 
-    def __init__(self, detail: str, *, field: str | None = None, **kw: Any) -> None:
+    def __init__(self, detail: str, *, field: str | None = None, code: str = "invalid", **kw: Any) -> None:
         errors = kw.pop("errors", None)
         extra = kw.pop("extra", None) or {}
         if errors is None and field is not None:
-            errors = [{"field": field, "message": detail}]
+            errors = [{"field": field, "message": detail, "code": code}]
         if errors is not None:
             extra["errors"] = errors
         super().__init__(detail, extra=extra, **kw)
+
+
+class Checks:
+    """Every problem of a request at once: a service checks all it can, then ``raise_if_any()``, so a
+    caller fixes a body in one round trip rather than one problem per try.
+
+        checks = Checks()
+        if a is None:
+            checks.add("platform_id", "`platform_id` is required")
+        ...
+        checks.raise_if_any()
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, str]] = []
+
+    def add(self, field: str, message: str, code: str = "invalid") -> None:
+        self.errors.append({"field": field, "message": message, "code": code})
+
+    def raise_if_any(self) -> None:
+        if not self.errors:
+            return
+        if len(self.errors) == 1:
+            detail = self.errors[0]["message"]
+        else:
+            detail = f"{len(self.errors)} problems: " + "; ".join(e["message"] for e in self.errors)
+        raise InvalidInput(detail, errors=self.errors)
 
 
 class Unauthenticated(DomainError):

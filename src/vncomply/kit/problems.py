@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from typing import Any
 
@@ -16,8 +17,10 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from vncomply.kit.docs import body_shape
 from vncomply.kit.errors import PROBLEM_BASE, DomainError
 from vncomply.kit.logs import get_logger, safe_traceback
+from vncomply.kit.types import ZONE_HINT
 
 PROBLEM_JSON = "application/problem+json"
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -66,13 +69,62 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
     return out
 
 
-def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+# What to send instead, for the mistakes a newcomer makes most often (by pydantic error type).
+DATE_HINT = "must be a date as YYYY-MM-DD, e.g. 2026-10-01"
+DATETIME_HINT = f"must be a date and time in ISO 8601 with a time zone ({ZONE_HINT})"
+_DATE_TYPES = frozenset(
+    {"date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_type"}
+)
+_DATETIME_TYPES = frozenset({"datetime_parsing", "datetime_from_date_parsing", "datetime_type"})
+# A body that is not a JSON object: sent as something else, or not JSON at all.
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "model_type"})
+_JSON_MEDIA = re.compile(r"^application/([a-z0-9.+-]*\+)?json$")
+
+
+def _is_json(request: Request | None) -> bool:
+    if request is None:
+        return True
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return bool(_JSON_MEDIA.match(media))
+
+
+def _body_message(code: str, request: Request | None) -> str | None:
+    """The message for a problem with the body as a whole, showing what to send; None if not one."""
+    route = request.scope.get("route") if request is not None else None
+    shape = body_shape(route) if route is not None else None
+    such_as = f", such as {shape}" if shape else ""
+    if code == "missing":
+        return f"this operation needs a JSON body{such_as}"
+    if code in _NOT_AN_OBJECT or code == "json_invalid":
+        if not _is_json(request):
+            return f"send the body as JSON with `Content-Type: application/json`{such_as}"
+        if code == "json_invalid":
+            return f"the body is not valid JSON; send a JSON object{such_as}"
+        return f"the body must be a JSON object{such_as}"
+    return None
+
+
+def _message(err: Any, field: str, request: Request | None) -> str:
+    code = str(err.get("type"))
+    if field == "body":
+        body = _body_message(code, request)
+        if body is not None:
+            return body
+    if code in _DATE_TYPES:
+        return DATE_HINT
+    if code in _DATETIME_TYPES:
+        return DATETIME_HINT
+    # pydantic prefixes messages raised from our validators with "Value error, ".
+    return str(err.get("msg", "invalid")).removeprefix("Value error, ")
+
+
+def validation_errors(exc: RequestValidationError, request: Request | None = None) -> list[dict[str, Any]]:
     errors = []
     for err in exc.errors():
-        msg = str(err.get("msg", "invalid"))
-        # pydantic prefixes messages raised from our validators with "Value error, ".
-        msg = msg.removeprefix("Value error, ")
-        errors.append({"field": _loc(err.get("loc", ())), "message": msg, "code": err.get("type")})
+        loc = tuple(err.get("loc", ()))
+        # A body that is not JSON at all is reported at ("body", <position>): it is the body's.
+        field = "body" if err.get("type") == "json_invalid" else _loc(loc)
+        errors.append({"field": field, "message": _message(err, field, request), "code": err.get("type")})
     return errors
 
 
@@ -98,12 +150,13 @@ async def _domain(request: Request, exc: Exception) -> Response:
 
 async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = validation_errors(exc)
-    fields = ", ".join(e["field"] or "(body)" for e in errors[:10])
+    errors = validation_errors(exc, request)
+    shown = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5])
+    more = f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
     return problem_response(
         422,
         "Your request is not valid",
-        f"{len(errors)} field(s) are invalid: {fields}. See `errors` for what to send instead.",
+        f"{len(errors)} field(s) are invalid: {shown}{more}. See `errors` for each.",
         slug="validation-error",
         instance=request.url.path,
         extra={"errors": errors},

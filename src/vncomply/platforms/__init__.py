@@ -1,8 +1,14 @@
 from __future__ import annotations
 
-from vncomply.kit.domain import Domain, Tag
+from vncomply.kit.domain import Audience, Domain, Tag
 
 DOMAIN = Domain(
     # The Form No. 10 clock and its events are the filings domain's.
-    tags=(Tag("platforms", "Tenants (admin): registration, scope status, enforcement settings."),),
+    tags=(
+        Tag(
+            "platforms",
+            "Register platforms (tenants): whether Decree 147 applies to them, their enforcement settings.",
+            Audience.operators,
+        ),
+    ),
 )

@@ -70,7 +70,10 @@ class PlatformCreate(BaseModel):
 
 
 class PlatformUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"monthly_vn_visits": 3100000, "lock_days": [7, 15, 30]}]},
+    )
     name: Name | None = None
     legal_name: Text | None = None
     contact_point: ContactPoint | None = None
@@ -84,6 +87,36 @@ class PlatformUpdate(BaseModel):
 
 
 class PlatformOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11",
+                    "name": "ExampleSocial",
+                    "legal_name": "Example Social Inc.",
+                    "contact_point": {
+                        "name": "Tran Thi B",
+                        "email": "vn-compliance@example.com",
+                        "phone": "+84 24 3825 0000",
+                        "address": "1 Trang Tien, Hoan Kiem, Ha Noi",
+                    },
+                    "monthly_vn_visits": 2500000,
+                    "stores_data_in_vn": False,
+                    "in_scope_since": "2025-01-01",
+                    "contact_filed_at": None,
+                    "lock_days": [7, 15, 30],
+                    "disclosure_two_officers": False,
+                    "in_scope": True,
+                    "filing_due_at": "2025-03-01T17:00:00Z",
+                    "filing_overdue": True,
+                    "livestream_allowed": False,
+                    "created_at": "2026-11-20T02:00:00Z",
+                    "updated_at": "2026-11-20T02:00:00Z",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     name: str
     legal_name: str

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from vncomply.auth.deps import require
 from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.kit.db import SessionDep
+from vncomply.kit.docs import doc
 from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
 from vncomply.kit.principal import Principal, Role
 from vncomply.kit.types import BoundedDate
@@ -29,7 +30,9 @@ HTML_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-FORMATS: dict[int | str, dict[str, Any]] = {
+NO_PLATFORM = "No platform with this id is visible to this key."
+REPORT_RULES = ("takedown.standard.v1", "takedown.emergency.v2", "lock.v1", "disclosure.standard.v2")
+FORMATS: dict[int, dict[str, Any]] = {
     200: {
         "content": {
             "text/csv": {"schema": {"type": "string"}},
@@ -66,8 +69,19 @@ def _name(platform_id: uuid.UUID, period: service.Period, kind: Kind) -> str:
 @router.get(
     "/compliance",
     response_model=ComplianceReport,
-    responses=FORMATS,
-    summary="The compliance report for a period (Vietnam dates, both inclusive)",
+    **doc(
+        summary="The compliance report for a period (Vietnam dates, both inclusive)",
+        about="What the regulator asks about, for one platform and period (at most a year): "
+        "takedowns (on time or late, judged on when each resolution reached vncomply; time to "
+        "removal; backdated resolutions; contested), blocks, disclosures, verification coverage, "
+        "webhooks, and the audit chains' heads. `format=json` (the document), `csv` (one row per "
+        "figure) or `html` (printable, `lang=en` or `vi`).",
+        rule=REPORT_RULES,
+        next="Freeze it for the file with `POST /v1/platforms/{platform_id}/reports`: a frozen "
+        "report never changes and carries its SHA-256.",
+        errors={404: NO_PLATFORM},
+        also=FORMATS,
+    ),
 )
 async def compliance_report(
     platform_id: uuid.UUID,
@@ -88,8 +102,16 @@ async def compliance_report(
 @router.get(
     "/annual",
     response_model=AnnualReport,
-    responses=FORMATS,
-    summary="The annual report (Decree 147): a Vietnam calendar year, with the service profile",
+    **doc(
+        summary="The annual report (Decree 147): a Vietnam calendar year, with the service profile",
+        about="The compliance report for a calendar year (Vietnam time) plus the service profile "
+        "(legal name, contact point, reach from Vietnam, accounts by verification method at year "
+        "end). The official due date of the annual report was not found: see the rulebook.",
+        rule=("filing.v1", *REPORT_RULES),
+        next="Freeze it (`POST …/reports` with `kind` annual) and hand the frozen one over.",
+        errors={404: NO_PLATFORM},
+        also=FORMATS,
+    ),
 )
 async def annual_report(
     platform_id: uuid.UUID,
@@ -105,7 +127,19 @@ async def annual_report(
 
 
 @router.post(
-    "", status_code=201, response_model=SnapshotOut, summary="Freeze a report (stored byte for byte)"
+    "",
+    status_code=201,
+    response_model=SnapshotOut,
+    **doc(
+        summary="Freeze a report (stored byte for byte)",
+        about='`{"kind": "compliance", "from": "2026-11-01", "to": "2026-11-30"}` or `{"kind": '
+        '"annual", "year": 2026}`. The report is generated now and stored as it is, with its '
+        "SHA-256 and the audit chains' heads; every month is also frozen by itself.",
+        changes="Stores the report; audited and announced as `report.snapshot_created`.",
+        next="Fetch it with `GET /v1/platforms/{platform_id}/reports/{report_id}` (check its "
+        "`Repr-Digest` against `sha256`).",
+        errors={404: NO_PLATFORM},
+    ),
 )
 @idempotent
 async def create_snapshot(
@@ -114,7 +148,15 @@ async def create_snapshot(
     return service.snapshot_out(await service.create_snapshot(session, actor, platform_id, body))
 
 
-@router.get("", response_model=Page[SnapshotOut], summary="Frozen reports (oldest first)")
+@router.get(
+    "",
+    response_model=Page[SnapshotOut],
+    **doc(
+        summary="Frozen reports (oldest first)",
+        next="Fetch one with `GET /v1/platforms/{platform_id}/reports/{report_id}`.",
+        errors={404: NO_PLATFORM},
+    ),
+)
 async def list_snapshots(
     platform_id: uuid.UUID,
     session: SessionDep,
@@ -133,8 +175,14 @@ async def list_snapshots(
 @router.get(
     "/{report_id}",
     response_model=ComplianceReport | AnnualReport,
-    responses=FORMATS,
-    summary="A frozen report: the stored JSON byte for byte, or its figures as csv/html",
+    **doc(
+        summary="A frozen report: the stored JSON byte for byte, or its figures as csv/html",
+        about="The JSON is the stored bytes (`Repr-Digest: sha-256=…` lets the receiver check them); "
+        "CSV and HTML are rendered from them.",
+        next="Hand it to the regulator; its `sha256` and audit chain heads let them check it later.",
+        errors={404: "No report with this id for this platform is visible to this key."},
+        also=FORMATS,
+    ),
 )
 async def get_snapshot(
     platform_id: uuid.UUID,

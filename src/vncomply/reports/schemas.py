@@ -148,6 +148,99 @@ class Service(BaseModel):
 
 
 class ComplianceReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "compliance",
+                    "platform": {"id": "6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11", "name": "ExampleSocial"},
+                    "period": {"from": "2026-11-01", "to": "2026-11-30", "timezone": "Asia/Ho_Chi_Minh"},
+                    "generated_at": "2026-11-25T11:35:00Z",
+                    "takedowns": {
+                        "orders_received": 1,
+                        "items_received": 2,
+                        "by_authority": [
+                            {
+                                "authority_id": "0b0f6a33-0000-4000-8000-000000000a05",
+                                "code": "A05",
+                                "orders": 1,
+                                "items": 2,
+                            }
+                        ],
+                        "by_category": {"fraud": 1},
+                        "by_urgency": {"standard": 1},
+                        "orders_completed": 1,
+                        "orders_on_time": 1,
+                        "orders_late": 0,
+                        "orders_contested": 0,
+                        "on_time_rate": 1.0,
+                        "items_by_outcome": {
+                            "removed": 1,
+                            "restricted": 0,
+                            "not_found": 1,
+                            "contested": 0,
+                            "pending": 0,
+                        },
+                        "time_to_removal_seconds": {"p50": 12600.0, "p90": 12600.0, "max": 12600.0},
+                        "time_to_removal_histogram": [
+                            {"from_seconds": 0, "to_seconds": 3600, "items": 0},
+                            {"from_seconds": 3600, "to_seconds": 10800, "items": 0},
+                            {"from_seconds": 10800, "to_seconds": 21600, "items": 1},
+                            {"from_seconds": 21600, "to_seconds": 43200, "items": 0},
+                            {"from_seconds": 43200, "to_seconds": 86400, "items": 0},
+                            {"from_seconds": 86400, "to_seconds": 172800, "items": 0},
+                            {"from_seconds": 172800, "to_seconds": None, "items": 0},
+                        ],
+                        "on_time_by_month": [
+                            {
+                                "month": "2026-11",
+                                "orders_completed": 1,
+                                "orders_on_time": 1,
+                                "on_time_rate": 1.0,
+                            }
+                        ],
+                        "breached_orders": 0,
+                        "overdue_open": 0,
+                        "backdated_resolutions": 0,
+                    },
+                    "blocks": {
+                        "ordered": 1,
+                        "rule_based": 0,
+                        "temporary": 1,
+                        "permanent": 0,
+                        "lifted_early": 1,
+                        "active_now": 0,
+                    },
+                    "disclosures": {
+                        "received": 1,
+                        "approved": 0,
+                        "partially_approved": 1,
+                        "rejected": 0,
+                        "no_data": 0,
+                        "pending": 0,
+                        "median_seconds_to_decision": 0.0,
+                    },
+                    "identities": {
+                        "verified": 1,
+                        "by_method": {"sms_otp": 1},
+                        "minors_with_guardian": 0,
+                        "closed": 1,
+                        "revoked": 0,
+                    },
+                    "webhooks": {"deliveries": 1, "delivered": 0, "failed": 0},
+                    "audit_chain": {
+                        "platform": {
+                            "seq": 1842,
+                            "chain_seq": 311,
+                            "hash": "5d1f0c3e9b7a2c4d6e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f",
+                        },
+                        "system": None,
+                    },
+                }
+            ]
+        }
+    )
+
     kind: Kind
     platform: PlatformRef
     period: PeriodOut
@@ -161,6 +254,113 @@ class ComplianceReport(BaseModel):
 
 
 class AnnualReport(ComplianceReport):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "annual",
+                    "platform": {"id": "6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11", "name": "ExampleSocial"},
+                    "period": {"from": "2026-01-01", "to": "2026-12-31", "timezone": "Asia/Ho_Chi_Minh"},
+                    "generated_at": "2026-11-25T11:35:00Z",
+                    "takedowns": {
+                        "orders_received": 1,
+                        "items_received": 2,
+                        "by_authority": [
+                            {
+                                "authority_id": "0b0f6a33-0000-4000-8000-000000000a05",
+                                "code": "A05",
+                                "orders": 1,
+                                "items": 2,
+                            }
+                        ],
+                        "by_category": {"fraud": 1},
+                        "by_urgency": {"standard": 1},
+                        "orders_completed": 1,
+                        "orders_on_time": 1,
+                        "orders_late": 0,
+                        "orders_contested": 0,
+                        "on_time_rate": 1.0,
+                        "items_by_outcome": {
+                            "removed": 1,
+                            "restricted": 0,
+                            "not_found": 1,
+                            "contested": 0,
+                            "pending": 0,
+                        },
+                        "time_to_removal_seconds": {"p50": 12600.0, "p90": 12600.0, "max": 12600.0},
+                        "time_to_removal_histogram": [
+                            {"from_seconds": 0, "to_seconds": 3600, "items": 0},
+                            {"from_seconds": 3600, "to_seconds": 10800, "items": 0},
+                            {"from_seconds": 10800, "to_seconds": 21600, "items": 1},
+                            {"from_seconds": 21600, "to_seconds": 43200, "items": 0},
+                            {"from_seconds": 43200, "to_seconds": 86400, "items": 0},
+                            {"from_seconds": 86400, "to_seconds": 172800, "items": 0},
+                            {"from_seconds": 172800, "to_seconds": None, "items": 0},
+                        ],
+                        "on_time_by_month": [
+                            {
+                                "month": "2026-11",
+                                "orders_completed": 1,
+                                "orders_on_time": 1,
+                                "on_time_rate": 1.0,
+                            }
+                        ],
+                        "breached_orders": 0,
+                        "overdue_open": 0,
+                        "backdated_resolutions": 0,
+                    },
+                    "blocks": {
+                        "ordered": 1,
+                        "rule_based": 0,
+                        "temporary": 1,
+                        "permanent": 0,
+                        "lifted_early": 1,
+                        "active_now": 0,
+                    },
+                    "disclosures": {
+                        "received": 1,
+                        "approved": 0,
+                        "partially_approved": 1,
+                        "rejected": 0,
+                        "no_data": 0,
+                        "pending": 0,
+                        "median_seconds_to_decision": 0.0,
+                    },
+                    "identities": {
+                        "verified": 1,
+                        "by_method": {"sms_otp": 1},
+                        "minors_with_guardian": 0,
+                        "closed": 1,
+                        "revoked": 0,
+                    },
+                    "webhooks": {"deliveries": 1, "delivered": 0, "failed": 0},
+                    "audit_chain": {
+                        "platform": {
+                            "seq": 1842,
+                            "chain_seq": 311,
+                            "hash": "5d1f0c3e9b7a2c4d6e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f",
+                        },
+                        "system": None,
+                    },
+                    "service": {
+                        "legal_name": "ExampleSocial Inc.",
+                        "contact_point": {
+                            "name": "Tran Thi B",
+                            "email": "vn-compliance@example.com",
+                            "phone": "+84 24 3825 0000",
+                            "address": "1 Trang Tien, Hoan Kiem, Ha Noi",
+                        },
+                        "monthly_vn_visits": 2500000,
+                        "stores_data_in_vn": False,
+                        "in_scope_since": "2025-01-01",
+                        "contact_filed_at": "2025-02-10T03:00:00Z",
+                        "accounts_by_method_at_year_end": {"sms_otp": 1841200, "national_id": 12034},
+                    },
+                }
+            ]
+        }
+    )
+
     service: Service
 
 
@@ -168,7 +368,11 @@ class AnnualReport(ComplianceReport):
 
 
 class SnapshotCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={"examples": [{"kind": "compliance", "from": "2026-11-01", "to": "2026-11-30"}]},
+    )
     kind: Kind
     from_: BoundedDate | None = Field(default=None, alias="from", description="compliance: first day")
     to: BoundedDate | None = Field(default=None, description="compliance: last day")
@@ -186,6 +390,29 @@ class SnapshotCreate(BaseModel):
 
 
 class SnapshotOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "4960770a-be8b-4113-a782-07487807ff18",
+                    "kind": "compliance",
+                    "period": {"from": "2026-11-01", "to": "2026-11-30", "timezone": "Asia/Ho_Chi_Minh"},
+                    "generated_at": "2026-11-25T11:35:00Z",
+                    "sha256": "8d02dd89e71c791386d83233b96c1d8cbf97ba7940b7c31a82c35ce2201f4098",
+                    "audit_chain": {
+                        "platform": {
+                            "seq": 1842,
+                            "chain_seq": 311,
+                            "hash": "5d1f0c3e9b7a2c4d6e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f",
+                        },
+                        "system": None,
+                    },
+                    "scheduled": False,
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     kind: Kind
     period: PeriodOut

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from vncomply.kit.domain import Domain, Tag
+from vncomply.kit.domain import Audience, Domain, Tag
 
 DOMAIN = Domain(
-    tags=(Tag("rulebook", "The legal rules in force and upcoming."),),
+    tags=(
+        Tag(
+            "rulebook",
+            "The legal rules as data: in force, upcoming, drafts; every deadline names the rule it "
+            "came from.",
+            Audience.officers,
+        ),
+    ),
 )

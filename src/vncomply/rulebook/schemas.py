@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from vncomply.rulebook.rules import Confidence, Rule, superseded_at
 
@@ -18,7 +19,24 @@ class RuleRef(BaseModel):
     hours: int | None = Field(description="hours the rule allowed; null when it sets no deadline")
 
 
+_RULE_EXAMPLE: JsonDict = {
+    "id": "takedown.standard.v1",
+    "topic": "takedown.standard",
+    "effective_from": "2024-12-24T17:00:00Z",
+    "effective_until": None,
+    "summary": "Remove requested content within 24 hours of receipt (electronic, written or by phone); "
+    "the verdict is judged on when the platform's resolution reaches vncomply, not on the time the "
+    "platform says it acted",
+    "source": "Decree 147/2024; Cybersecurity Law 2018",
+    "confidence": "high",
+    "params": {"hours": 24, "judged_on": "received_by_vncomply"},
+    "in_force": True,
+}
+
+
 class RuleOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_RULE_EXAMPLE]})
+
     id: str
     topic: str
     effective_from: datetime
@@ -50,6 +68,32 @@ class RuleOut(BaseModel):
 
 
 class RulebookOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "as_of": "2026-11-25T08:00:00Z",
+                    "in_force": [_RULE_EXAMPLE],
+                    "upcoming": [],
+                    "drafts": [
+                        {
+                            "id": "lock.draft-2026-02",
+                            "topic": "lock",
+                            "effective_from": "2026-01-31T17:00:00Z",
+                            "effective_until": None,
+                            "summary": "MPS draft (February 2026), not in force: 3 violations in 30 days "
+                            "-> up to 60 days; 10 in 90 days -> up to 180 days",
+                            "source": "MPS draft decree, February 2026",
+                            "confidence": "medium",
+                            "params": {"thresholds": [{"count": 3, "days": 30, "max_days": 60}]},
+                            "in_force": False,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     as_of: datetime
     in_force: list[RuleOut]
     upcoming: list[RuleOut]

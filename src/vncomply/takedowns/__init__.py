@@ -1,9 +1,16 @@
 from __future__ import annotations
 
-from vncomply.kit.domain import Domain, Tag
+from vncomply.kit.domain import Audience, Domain, Tag
 
 DOMAIN = Domain(
-    tags=(Tag("takedowns", "Takedown orders and their deadlines."),),
+    tags=(
+        Tag(
+            "takedowns",
+            "Takedown orders addressed to your platform: read what is due, acknowledge, resolve every item "
+            "before `due_at`.",
+            Audience.platform,
+        ),
+    ),
     events=(
         "takedown.received",
         "takedown.deadline_approaching",

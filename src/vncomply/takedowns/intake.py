@@ -15,7 +15,6 @@ from vncomply.audit import service as audit
 from vncomply.authorities import receipt
 from vncomply.events.outbox import emit
 from vncomply.kit import clock, references
-from vncomply.kit.errors import InvalidInput
 from vncomply.kit.principal import Principal
 from vncomply.kit.references import Created
 from vncomply.rulebook import rules as rulebook
@@ -36,10 +35,9 @@ async def create(session: AsyncSession, actor: Principal, body: TakedownCreate) 
         authority_id=body.authority_id,
         channel=body.channel,
         received_at=body.received_at,
+        issued_at=body.issued_at,
     )
     platform_id, authority_id, received_at = parties.platform_id, parties.authority_id, parties.received_at
-    if body.issued_at is not None and body.issued_at > received_at:
-        raise InvalidInput("`issued_at` cannot be after the order was received", field="issued_at")
     digest = references.fingerprint(body, platform_id=platform_id, authority_id=authority_id)
     ref = references.Reference(authority_id, platform_id, body.reference_no)
     prior = await references.claim(session, TakedownOrder, ref, digest, WHAT)

@@ -19,7 +19,7 @@ from vncomply.audit import service as audit
 from vncomply.blocks.service import record_violation, withdraw_violation
 from vncomply.events.outbox import emit
 from vncomply.kit import clock
-from vncomply.kit.errors import IllegalTransition, InvalidInput, NotFound
+from vncomply.kit.errors import Checks, IllegalTransition, NotFound
 from vncomply.kit.principal import Principal, Role
 from vncomply.kit.tenancy import get_scoped
 from vncomply.takedowns import verdict
@@ -108,25 +108,25 @@ async def _withdraw_violations(session: AsyncSession, actor: Principal, item: Ta
 def _check_resolution(
     actor: Principal, order: TakedownOrder, item: TakedownItem, body: ResolutionIn, now: datetime
 ) -> datetime:
-    """The stated ``actioned_at``, or a 422/409 saying what to send instead."""
+    """The stated ``actioned_at``, or a 409 (a final resolution the caller may not change) or a 422
+    listing every problem of the body."""
+    if item.status is not ItemStatus.pending and actor.role is not Role.officer:
+        raise IllegalTransition(
+            f"This item is already resolved as {item.status}; a resolution is final. A compliance "
+            "officer may change it, giving a `reason`.",
+            current_state=item.status,
+        )
+    checks = Checks()
     actioned_at = body.actioned_at or now
     if actioned_at > now:
-        raise InvalidInput("`actioned_at` cannot be in the future", field="actioned_at")
-    if actioned_at < order.received_at - MAX_ACTIONED_BEFORE_RECEIPT:
-        raise InvalidInput(
-            "`actioned_at` is more than 7 days before the order was received", field="actioned_at"
-        )
+        checks.add("actioned_at", "`actioned_at` cannot be in the future")
+    elif actioned_at < order.received_at - MAX_ACTIONED_BEFORE_RECEIPT:
+        checks.add("actioned_at", "`actioned_at` is more than 7 days before the order was received")
     if body.outcome is Outcome.contested and not body.reason:
-        raise InvalidInput("A contested item needs a `reason` (why the platform declines)", field="reason")
-    if item.status is not ItemStatus.pending:
-        if actor.role is not Role.officer:
-            raise IllegalTransition(
-                f"This item is already resolved as {item.status}; a resolution is final. A compliance "
-                "officer may change it, giving a `reason`.",
-                current_state=item.status,
-            )
-        if not body.reason:
-            raise InvalidInput("Changing a final resolution needs a `reason` (it is audited)", field="reason")
+        checks.add("reason", "A contested item needs a `reason` (why the platform declines)", "missing")
+    elif item.status is not ItemStatus.pending and not body.reason:
+        checks.add("reason", "Changing a final resolution needs a `reason` (it is audited)", "missing")
+    checks.raise_if_any()
     return actioned_at
 
 

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.config import JsonDict
 
 from vncomply.kit.types import MULTI_LINE, SINGLE_LINE, ZonedDateTime
 from vncomply.rulebook.schemas import RuleRef
@@ -157,7 +158,53 @@ class ResolutionIn(BaseModel):
     )
 
 
+_SUMMARY_EXAMPLE: JsonDict = {
+    "id": "3a6e296c-50e4-43a1-afd1-41f3a2232b3d",
+    "platform_id": "6f1c1f52-3c1e-4d8e-9b0a-0d6c2a1f2b11",
+    "authority_id": "9312f98b-c59c-4ee5-8074-61d34cbcdb5c",
+    "reference_no": "1234/CV-PTTH&TTĐT",
+    "channel": "electronic",
+    "urgency": "standard",
+    "category": "fraud",
+    "status": "acknowledged",
+    "issued_at": "2026-11-25T08:00:00Z",
+    "received_at": "2026-11-25T08:05:00Z",
+    "due_at": "2026-11-26T08:05:00Z",
+    "rule": {"id": "takedown.standard.v1", "hours": 24},
+    "remaining_seconds": 79200,
+    "overdue": False,
+    "acknowledged_at": "2026-11-25T08:20:00Z",
+    "completed_at": None,
+    "verdict": None,
+    "on_time": None,
+    "breached_at": None,
+    "items_total": 1,
+    "items_pending": 1,
+    "items_backdated": 0,
+    "created_at": "2026-11-25T08:05:00Z",
+}
+_ITEM_EXAMPLE: JsonDict = {
+    "id": "3563b5cc-87da-4a0a-9401-7ecf5774b626",
+    "position": 0,
+    "content_url": "https://social.example/p/9f8e7d",
+    "content_id": "9f8e7d",
+    "account_id": "u-1001",
+    "subject_type": "post",
+    "note": None,
+    "status": "pending",
+    "actioned_at": None,
+    "resolved_at": None,
+    "reported_late": False,
+    "backdated": False,
+    "resolution_note": None,
+    "evidence_url": None,
+    "reason": None,
+}
+
+
 class ItemOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_ITEM_EXAMPLE]})
+
     id: uuid.UUID
     position: int
     content_url: str
@@ -180,6 +227,8 @@ class ItemOut(BaseModel):
 
 
 class OrderSummary(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_SUMMARY_EXAMPLE]})
+
     id: uuid.UUID
     platform_id: uuid.UUID
     authority_id: uuid.UUID
@@ -217,6 +266,19 @@ class OrderSummary(BaseModel):
 
 
 class OrderOut(OrderSummary):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_SUMMARY_EXAMPLE,
+                    "legal_basis": "Decree 147/2024/ND-CP Art. 23(2)(d)",
+                    "description": "Fake investment scheme posts",
+                    "items": [_ITEM_EXAMPLE],
+                }
+            ]
+        }
+    )
+
     legal_basis: str
     description: str | None
     items: list[ItemOut]
