@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="postgresql+psycopg://… ; unset → embedded server (`vncomply up`)"
     )
+    # A streaming replica for the hot reads and the reports (kit/replica.py); unset → the primary.
+    database_read_url: str | None = Field(default=None, description="postgresql+psycopg://… of a replica")
+    # The most the replica may be behind for a read to go to it (else the primary answers).
+    read_max_lag_seconds: float = Field(default=1.0, gt=0, le=300)
     redis_url: str | None = Field(default=None, description="redis://… ; unset → embedded server")
     redis_key_prefix: str = "vnc"
     field_keys: str = Field(
@@ -74,7 +78,8 @@ class Settings(BaseSettings):
     # lookups match under either key until every row is re-indexed.
     blind_index_key_previous: str | None = Field(default=None, description="HMAC key (base64url)")
     bootstrap_admin_key: str | None = None
-    sweep_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Sweeps resume within this (+ ~1 s to reconnect) after a broker outage (docs/scaling.md).
+    sweep_interval_seconds: float = Field(default=3.0, gt=0, le=3600)
     # Celery: a task past the soft limit is cancelled (its transaction rolls back); past the hard
     # limit its worker process is replaced.
     task_soft_time_limit_seconds: float = Field(default=240.0, gt=0)

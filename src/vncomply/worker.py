@@ -24,6 +24,7 @@ from celery.schedules import crontab
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from vncomply.config import get_settings
+from vncomply.kit.broker import broker_options
 from vncomply.kit.problems import database_unavailable
 from vncomply.kit.tasklogs import Outage, quiet_routine_ticks
 from vncomply.registry import task_modules
@@ -45,8 +46,8 @@ def _make_app() -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
-        broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        # Reconnecting after a Redis outage within a second, and surviving it (kit/broker.py).
+        **broker_options(),
         task_soft_time_limit=s.task_soft_time_limit_seconds,
         task_time_limit=s.task_time_limit_seconds,
         beat_schedule=beat_schedule(s.sweep_interval_seconds),

@@ -174,9 +174,9 @@ async def test_an_unknown_key_is_remembered_briefly(db, monkeypatch) -> None:
     queries: list[str] = []
     real = auth_service.read_rows
 
-    async def counting(sql, params):
+    async def counting(sql, params, **kw):
         queries.append(sql)
-        return await real(sql, params)
+        return await real(sql, params, **kw)
 
     monkeypatch.setattr(auth_service, "read_rows", counting)
     unknown = "vnc_" + "n" * 43

@@ -25,9 +25,9 @@ def _count_lookups(monkeypatch) -> list[str]:
     calls: list[str] = []
     real = auth_service.read_rows
 
-    async def counting(sql, params):  # a spy: the real query still runs against PostgreSQL
+    async def counting(sql, params, **kw):  # a spy: the real query still runs against PostgreSQL
         calls.append(sql)
-        return await real(sql, params)
+        return await real(sql, params, **kw)
 
     monkeypatch.setattr(auth_service, "read_rows", counting)
     return calls

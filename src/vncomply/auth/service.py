@@ -186,7 +186,8 @@ def _valid(principal: Principal, expires: datetime | None) -> Principal | None:
 
 async def _fetch(digest: bytes) -> Principal | None:
     generation = _generation
-    rows = await read_rows(_LOOKUP, {"key_hash": digest})
+    # A key issued a moment ago may not have reached the replica yet: a miss asks the primary.
+    rows = await read_rows(_LOOKUP, {"key_hash": digest}, primary_on_empty=True)
     row = rows[0] if rows else None
     ttl = get_settings().key_cache_seconds
     if row is None or row[5] is not None:

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from vncomply.config import get_settings
+from vncomply.kit import replica
 from vncomply.kit.errors import DomainError
 
 NAMING_CONVENTION = {
@@ -121,6 +122,7 @@ async def dispose_engine() -> None:
         await _engine.dispose()
     if _read_pool is not None:
         await _read_pool.close()
+    await replica.close()
     _engine = None
     _sessionmaker = None
     _read_pool = None
@@ -132,6 +134,7 @@ def forget_after_fork() -> None:
     _engine = None
     _sessionmaker = None
     _read_pool = None
+    replica.forget()
 
 
 # The hot read path (the permission check, called on every post) skips the ORM: a plain psycopg pool
@@ -189,8 +192,12 @@ def reads_share_a_connection() -> bool:
     return _bound_maker() is not None
 
 
-async def read_rows(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """Run one read-only statement (psycopg ``%(name)s`` parameters) on the hot read pool.
+async def read_rows(
+    sql: str, params: Mapping[str, Any], *, primary_on_empty: bool = False
+) -> list[tuple[Any, ...]]:
+    """Run one read-only statement (psycopg ``%(name)s`` parameters) on the hot read pool: the
+    replica's when one is configured and fresh enough (``kit.replica``), else the primary's.
+    ``primary_on_empty``: when the replica finds no row, the primary is asked too.
 
     When the session factory is bound to a single connection (the test harness's outer
     transaction), the statement runs there instead, so it sees what the test wrote.
@@ -200,6 +207,12 @@ async def read_rows(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]
         async with maker() as session:
             result = await (await session.connection()).exec_driver_sql(sql, dict(params))
             return [tuple(r) for r in result]
+    rows = await replica.read_rows(sql, params, primary_on_empty=primary_on_empty)
+    return rows if rows is not None else await primary_rows(sql, params)
+
+
+async def primary_rows(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """``read_rows`` on the primary's hot read pool."""
     pool = _read_pool or await _open_read_pool()
     for attempt in range(1, READ_ATTEMPTS + 1):
         async with pool.connection() as conn:
@@ -287,5 +300,13 @@ async def advisory_lock(session: AsyncSession, namespace: int, key: str) -> None
     await session.execute(_ADVISORY, {"ns": namespace, "k": key})
 
 
+async def get_read_session() -> AsyncIterator[AsyncSession]:
+    async with replica.read_session() as session:
+        yield session
+
+
 # Every router uses this alias, so the commit-before-response rule is declared once.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+# Long read-only work (the reports): on the replica while it is within the lag bound, else the
+# primary; nothing written in it is kept.
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]

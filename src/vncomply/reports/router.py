@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from vncomply.auth.deps import require
 from vncomply.idempotency.route import IdempotentRoute, idempotent
-from vncomply.kit.db import SessionDep
+from vncomply.kit.db import ReadSessionDep, SessionDep
 from vncomply.kit.docs import doc
 from vncomply.kit.pagination import Page, PageParams, encode_cursor, page_params
 from vncomply.kit.principal import Principal, Role
@@ -85,7 +85,7 @@ def _name(platform_id: uuid.UUID, period: service.Period, kind: Kind) -> str:
 )
 async def compliance_report(
     platform_id: uuid.UUID,
-    session: SessionDep,
+    session: ReadSessionDep,
     actor: Reader,
     from_: Annotated[
         BoundedDate | None, Query(alias="from", description="default: 30 days before `to`")
@@ -115,7 +115,7 @@ async def compliance_report(
 )
 async def annual_report(
     platform_id: uuid.UUID,
-    session: SessionDep,
+    session: ReadSessionDep,
     actor: Reader,
     year: Annotated[int, Query(ge=2000, le=9999)],
     format: FormatQ = Format.json,
