@@ -1,14 +1,23 @@
-"""Deadline-engine benchmark: 1,000,000 open takedown orders, 100,000 of them falling due at once.
-
-Measures (1) the wall time until all 100,000 `takedown.overdue` transitions are committed, with
-``--sweepers`` concurrent sweeps, and (2) the cost of one sweep when nothing is due.
+"""Deadline-engine benchmark: open takedown orders, some falling due at once, the real sweep beside
+a plain-SQL limit reference that performs the same writes (issue 18).
 
     VNCOMPLY_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
-        .venv/bin/python bench/takedowns/bench_sweep.py [--orders 1000000] [--due 100000]
+        .venv/bin/python bench/takedowns/bench_sweep.py [--orders 100000] [--due 10000] [--trials 3]
 
-It creates (and afterwards drops, unless --keep) a scratch database `vnc_bench_takedowns`, migrates
-it with Alembic, bulk-inserts the orders with one INSERT … SELECT generate_series, and runs the real
-``vncomply.deadlines.sweep`` against it.
+It migrates a template database ``<prefix>_tpl`` with Alembic and seeds it once (one INSERT …
+SELECT generate_series, then VACUUM ANALYZE). Every measured run gets a fresh, identical copy
+(``CREATE DATABASE … TEMPLATE``), and the runs are interleaved: reference, sweep, reference,
+sweep … (``--trials`` pairs); the medians are printed with their ratio.
+
+- **Overdue burst.** The sweep is ``vncomply.deadlines.sweep(now=T0, names=["takedowns.clock"])``.
+  The reference (``reference_overdue``) is one psycopg statement per claimed batch of the same size:
+  claim ``FOR UPDATE SKIP LOCKED``, update the orders, insert the audit rows (unsealed, in the
+  sweep's lock order: the sealer chains them later, exactly as it does the sweep's), bump the
+  per-platform event counters in platform order and insert the outbox events with their gap-free
+  ``seq`` — no ORM, nothing per row in Python. After each run the written rows are fingerprinted
+  (orders, audit rows, events; batch-order independent) and the two kinds must agree.
+- **Idle sweep** of every registered handler at T0 - 1 s, interleaved with its reference: one
+  ``SELECT 1`` transaction through the same SQLAlchemy pool.
 """
 
 from __future__ import annotations
@@ -19,27 +28,52 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))  # for tests.factories
-DB_NAME = "vnc_bench_takedowns"
+sys.path.insert(0, str(ROOT))  # for tests.factories and bench.common
+from bench.common import load  # noqa: E402
+
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
-def _urls(server: str) -> tuple[str, str]:
-    plain = server.replace("postgresql+psycopg://", "postgresql://", 1)
-    base = plain.rpartition("/")[0]
-    return plain, f"{base}/{DB_NAME}".replace("postgresql://", "postgresql+psycopg://", 1)
+class Urls:
+    def __init__(self, server: str, prefix: str) -> None:
+        plain = server.replace("postgresql+psycopg://", "postgresql://", 1)
+        self.admin = plain
+        self.base = plain.rpartition("/")[0]
+        self.template = f"{prefix}_tpl"
+        self.run = f"{prefix}_run"
+
+    def plain(self, db: str) -> str:
+        return f"{self.base}/{db}"
+
+    def sqla(self, db: str) -> str:
+        return self.plain(db).replace("postgresql://", "postgresql+psycopg://", 1)
 
 
-def create_database(admin_url: str, url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+def admin(urls: Urls, *sql: str) -> None:
+    with psycopg.connect(urls.admin, autocommit=True) as conn:
+        for s in sql:
+            conn.execute(s)
+
+
+def fresh_copy(urls: Urls) -> None:
+    admin(
+        urls,
+        f'DROP DATABASE IF EXISTS "{urls.run}" WITH (FORCE)',
+        f'CREATE DATABASE "{urls.run}" TEMPLATE "{urls.template}"',
+    )
+
+
+def create_template(urls: Urls) -> None:
+    admin(urls, f'DROP DATABASE IF EXISTS "{urls.template}" WITH (FORCE)', f'CREATE DATABASE "{urls.template}"')
+    url = urls.sqla(urls.template)
     os.environ["VNCOMPLY_DATABASE_URL"] = url
     os.environ.setdefault("VNCOMPLY_ENV", "test")
     from alembic import command
@@ -95,104 +129,231 @@ def seed_orders(plain_url: str, pids: list[str], authority: str, orders: int, du
     """
     with psycopg.connect(plain_url, autocommit=True) as conn:
         conn.execute(sql, {"pids": pids, "aid": authority, "n": orders, "due": due, "t0": T0})
-        conn.execute("VACUUM ANALYZE takedown_orders")
+        conn.execute("VACUUM ANALYZE")
+        conn.execute("CHECKPOINT")
     return time.perf_counter() - t
 
 
-async def idle_sweeps(maker: object, runs: int, names: list[str] | None, record: bool = True) -> list[float]:
-    from vncomply.deadlines.engine import sweep
-
-    out = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        await sweep(maker, T0 - timedelta(seconds=1), names=names)  # type: ignore[arg-type]
-        out.append((time.perf_counter() - t) * 1000)
-    return out
-
-
-async def overdue_run(maker: object, sweepers: int, batch: int) -> tuple[float, int]:
-    from vncomply.deadlines.engine import sweep
-
-    t = time.perf_counter()
-    results = await asyncio.gather(
-        *(sweep(maker, T0, batch, names=["takedowns.clock"]) for _ in range(sweepers))  # type: ignore[arg-type]
-    )
-    return time.perf_counter() - t, sum(r.processed for r in results)
-
-
-async def main_async(args: argparse.Namespace, plain_admin: str, url: str) -> None:
-    plain_db = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    pids, aid = await seed_parties(url, args.platforms)
-    seconds = seed_orders(plain_db, pids, aid, args.orders, args.due)
-    print(
-        f"seeded {args.orders:,} open orders ({args.due:,} due at T0) over "
-        f"{args.platforms} platforms in {seconds:.1f} s"
+def _iso(col: str) -> str:
+    """``datetime.isoformat()`` of a timestamptz in SQL (the session runs in UTC)."""
+    return (
+        f"to_char({col}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_part('microseconds', {col})::int"
+        f" %% 1000000 <> 0 THEN to_char({col}, '.US') ELSE '' END || to_char({col}, 'TZH:TZM')"
     )
 
+
+# The takedown overdue step (``vncomply.takedowns.deadline.step``) for one claimed batch, as one
+# statement. reminders_sent = 3 is len(REMINDER_FRACTIONS); the claim keeps the sweep's ORDER BY
+# and SKIP LOCKED; audit rows and event seqs follow the sweep's (platform_id, id) lock order.
+REFERENCE_BATCH = f"""
+WITH claimed AS (
+    SELECT id FROM takedown_orders WHERE next_action_at <= %(now)s
+    ORDER BY next_action_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED
+), upd AS (
+    UPDATE takedown_orders AS t
+    SET breached_at = t.due_at, reminders_sent = 3, next_action_at = NULL, updated_at = %(now)s
+    FROM claimed AS c
+    WHERE t.id = c.id AND t.status <> 'completed' AND t.breached_at IS NULL AND t.due_at <= %(now)s
+    RETURNING t.id, t.platform_id, t.authority_id, t.reference_no, t.urgency, t.due_at, t.items_pending
+), aud AS (
+    INSERT INTO audit_events (at, actor_role, action, resource_type, resource_id, platform_id, details)
+    SELECT %(now)s, 'system', 'takedown.overdue', 'takedown_order', u.id::text, u.platform_id,
+           jsonb_build_object('due_at', {_iso("u.due_at")})
+    FROM upd AS u ORDER BY u.platform_id, u.id
+), cnt AS (
+    SELECT platform_id, count(*) AS n FROM upd GROUP BY platform_id
+), seqs AS (
+    INSERT INTO event_sequences (platform_id, last_seq)
+    SELECT platform_id, n FROM cnt ORDER BY platform_id
+    ON CONFLICT (platform_id) DO UPDATE SET last_seq = event_sequences.last_seq + excluded.last_seq
+    RETURNING platform_id, last_seq
+), ev AS (
+    INSERT INTO events (id, platform_id, seq, type, occurred_at, data)
+    SELECT gen_random_uuid(), u.platform_id,
+           s.last_seq - c.n + row_number() OVER (PARTITION BY u.platform_id ORDER BY u.id),
+           'takedown.overdue', %(now)s,
+           jsonb_build_object(
+               'order_id', u.id::text, 'authority_id', u.authority_id::text,
+               'reference_no', u.reference_no, 'urgency', u.urgency::text,
+               'due_at', {_iso("u.due_at")}, 'items_pending', u.items_pending,
+               'breached_at', {_iso("u.due_at")}, 'detected_at', {_iso("%(now)s::timestamptz")})
+    FROM upd AS u JOIN cnt AS c USING (platform_id) JOIN seqs AS s USING (platform_id)
+)
+SELECT (SELECT count(*) FROM claimed), (SELECT count(*) FROM upd)
+"""
+
+
+def reference_overdue(plain_url: str, batch: int) -> int:
+    """The limit reference: returns the transitions committed."""
+    fired = 0
+    with psycopg.connect(plain_url, options="-c timezone=UTC") as conn:
+        while True:
+            got = conn.execute(REFERENCE_BATCH, {"now": T0, "batch": batch}).fetchone()
+            conn.commit()
+            assert got is not None
+            claimed, done = got
+            assert claimed == done, "the reference covers the overdue step only"
+            fired += done
+            if claimed < batch:
+                return fired
+
+
+FINGERPRINT = """
+SELECT
+  (SELECT md5(string_agg(concat_ws('|', id, breached_at, reminders_sent, next_action_at, updated_at),
+                         ',' ORDER BY id)) FROM takedown_orders),
+  (SELECT md5(string_agg(concat_ws('|', at, actor_role, action, resource_type, resource_id, platform_id,
+                                   details::text, hash IS NULL), ',' ORDER BY resource_id, action))
+   FROM audit_events WHERE resource_type = 'takedown_order'),
+  (SELECT md5(string_agg(concat_ws('|', platform_id, type, occurred_at, data::text), ','
+                         ORDER BY data->>'order_id', type)) FROM events),
+  (SELECT count(*) FROM (SELECT platform_id FROM events GROUP BY platform_id
+                         HAVING max(seq) - min(seq) + 1 <> count(*) OR count(DISTINCT seq) <> count(*)) g),
+  (SELECT count(*) FROM events WHERE type = 'takedown.overdue'),
+  (SELECT count(*) FROM takedown_orders WHERE next_action_at <= %(now)s)
+"""
+
+
+def fingerprint(plain_url: str) -> tuple[Any, ...]:
+    with psycopg.connect(plain_url, options="-c timezone=UTC") as conn:
+        row = conn.execute(FINGERPRINT, {"now": T0}).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+async def sweep_overdue(url: str, batch: int) -> tuple[float, int]:
     from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-    from vncomply.deadlines.engine import handlers
+    from vncomply.deadlines import engine as deadlines
     from vncomply.kit import clock
 
-    engine = create_async_engine(url, pool_size=args.sweepers + 2, connect_args={"prepare_threshold": None})
+    engine = create_async_engine(url, pool_size=2, connect_args={"prepare_threshold": None})
     maker = async_sessionmaker(engine, expire_on_commit=False)
     clock.set_now(T0 - timedelta(seconds=1))
-    await idle_sweeps(maker, 5, None)  # warm-up: connections, imports
-    for label, names, force in (
-        ("takedowns.clock only", ["takedowns.clock"], False),
-        ("takedowns.clock only, writing deadline_sweeps (1 in 15 s when idle)", ["takedowns.clock"], True),
-        (f"all {len(handlers())} registered handlers", None, False),
-    ):
-        ms = await idle_sweeps(maker, args.idle_runs, names, force)
-        ms.sort()
-        print(
-            f"idle sweep ({label}): median {statistics.median(ms):.2f} ms, "
-            f"p95 {ms[int(len(ms) * 0.95) - 1]:.2f} ms, max {ms[-1]:.2f} ms "
-            f"over {len(ms)} runs"
-        )
-
+    await deadlines.sweep(maker, names=["takedowns.clock"], repair=False)  # warm: connection, caches
     clock.set_now(T0)
-    elapsed, fired = await overdue_run(maker, args.sweepers, args.batch)
-    with psycopg.connect(plain_db) as conn:
-        events = conn.execute(
-            "select count(*), count(distinct data->>'order_id') from events where type = 'takedown.overdue'"
-        ).fetchone()
-        left = conn.execute(
-            "select count(*) from takedown_orders where next_action_at <= %s", (T0,)
-        ).fetchone()
-    assert events is not None
-    assert left is not None
-    print(
-        f"overdue: {fired:,} transitions committed in {elapsed:.2f} s "
-        f"({fired / elapsed:,.0f}/s) with {args.sweepers} sweeper(s), batch {args.batch}; "
-        f"events {events[0]:,} (distinct orders {events[1]:,}); still due: {left[0]}"
-    )
-    clock.set_now(T0 + timedelta(seconds=1))
-    ms = sorted(await idle_sweeps(maker, args.idle_runs, ["takedowns.clock"]))
-    print(f"idle sweep after the burst (takedowns.clock): median {statistics.median(ms):.2f} ms")
+    t = time.perf_counter()
+    res = await deadlines.sweep(maker, T0, batch, names=["takedowns.clock"], repair=False)
+    elapsed = time.perf_counter() - t
     await engine.dispose()
-    if not args.keep:
-        with psycopg.connect(plain_admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    return elapsed, res.processed
+
+
+def _pct(ms: list[float], q: float) -> float:
+    s = sorted(ms)
+    return s[max(0, int(len(s) * q) - 1)]
+
+
+async def idle_pairs(url: str, runs: int, names: list[str] | None) -> tuple[list[float], list[float]]:
+    """Interleaved: one idle sweep, one ``SELECT 1`` transaction on the same pool, …"""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+    from vncomply.deadlines.engine import sweep
+    from vncomply.kit import clock
+
+    engine = create_async_engine(url, pool_size=2, connect_args={"prepare_threshold": None})
+    maker = async_sessionmaker(engine, expire_on_commit=False)
+    now = T0 - timedelta(seconds=1)
+    clock.set_now(now)
+
+    async def one_sweep() -> None:
+        await sweep(maker, now, names=names)
+
+    async def select_one() -> None:
+        s: AsyncSession
+        async with maker() as s:
+            await s.execute(text("SELECT 1"))
+            await s.commit()
+
+    async def timed(f: Callable[[], Awaitable[None]]) -> float:
+        t = time.perf_counter()
+        await f()
+        return (time.perf_counter() - t) * 1000
+
+    for _ in range(10):  # warm-up: connections, imports, the throttled repair pass and bookkeeping
+        await one_sweep()
+        await select_one()
+    figure, reference = [], []
+    for _ in range(runs):
+        figure.append(await timed(one_sweep))
+        reference.append(await timed(select_one))
+    await engine.dispose()
+    return figure, reference
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--orders", type=int, default=1_000_000)
-    p.add_argument("--due", type=int, default=100_000)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--orders", type=int, default=100_000)
+    p.add_argument("--due", type=int, default=10_000)
     p.add_argument("--platforms", type=int, default=50)
-    p.add_argument("--sweepers", type=int, default=1)
     p.add_argument("--batch", type=int, default=1000)
+    p.add_argument("--trials", type=int, default=3, help="reference/sweep pairs (fresh data each)")
     p.add_argument("--idle-runs", type=int, default=200)
-    p.add_argument("--keep", action="store_true", help="keep the scratch database")
+    p.add_argument("--db-prefix", default="vnc_bench_takedowns", help="scratch databases <prefix>_tpl/_run")
+    p.add_argument("--keep", action="store_true", help="keep the scratch databases")
     args = p.parse_args()
     import logging
 
     logging.disable(logging.WARNING)
     server = os.environ.get("VNCOMPLY_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    plain_admin, url = _urls(server)
-    create_database(plain_admin, url)  # Alembic's env runs its own event loop
-    asyncio.run(main_async(args, plain_admin, url))
+    urls = Urls(server, args.db_prefix)
+    create_template(urls)  # Alembic's env runs its own event loop
+    pids, aid = asyncio.run(seed_parties(urls.sqla(urls.template), args.platforms))
+    seconds = seed_orders(urls.plain(urls.template), pids, aid, args.orders, args.due)
+    print(
+        f"seeded {args.orders:,} open orders ({args.due:,} due at T0) over "
+        f"{args.platforms} platforms in {seconds:.1f} s ({load()})"
+    )
+
+    rates: dict[str, list[float]] = {"reference": [], "sweep": []}
+    prints: dict[str, set[tuple[Any, ...]]] = {"reference": set(), "sweep": set()}
+    for trial in range(args.trials):
+        for kind in ("reference", "sweep"):
+            fresh_copy(urls)
+            if kind == "reference":
+                t = time.perf_counter()
+                fired = reference_overdue(urls.plain(urls.run), args.batch)
+                elapsed = time.perf_counter() - t
+            else:
+                elapsed, fired = asyncio.run(sweep_overdue(urls.sqla(urls.run), args.batch))
+            fp = fingerprint(urls.plain(urls.run))
+            assert fired == args.due == fp[4], (kind, fired, fp)
+            assert fp[3] == 0 and fp[5] == 0, (kind, fp)
+            prints[kind].add(fp)
+            rates[kind].append(fired / elapsed)
+            print(
+                f"  trial {trial + 1} {kind:9}: {fired:,} overdue transitions in {elapsed:.2f} s "
+                f"= {fired / elapsed:,.0f}/s ({load()})"
+            )
+    same = len(prints["reference"] | prints["sweep"]) == 1
+    figure, reference = statistics.median(rates["sweep"]), statistics.median(rates["reference"])
+    print(
+        f"overdue burst, {args.due:,} due of {args.orders:,}, batch {args.batch}, median of {args.trials}: "
+        f"sweep {figure:,.0f}/s vs plain-SQL reference {reference:,.0f}/s = {figure / reference:.2f}x "
+        f"(target >= 0.5x: {'met' if figure / reference >= 0.5 else 'MISSED'}); "
+        f"same writes (orders, audit rows, events): {'yes' if same else 'NO'}"
+    )
+
+    fresh_copy(urls)
+    from vncomply.deadlines.engine import handlers
+
+    n = len(handlers())
+    for label, names in (("takedowns.clock only", ["takedowns.clock"]), (f"all {n} handlers", None)):
+        ms, ref = asyncio.run(idle_pairs(urls.sqla(urls.run), args.idle_runs, names))
+        med, p95, rmed, rp95 = statistics.median(ms), _pct(ms, 0.95), statistics.median(ref), _pct(ref, 0.95)
+        print(
+            f"idle sweep ({label}), {len(ms)} runs: median {med:.2f} ms, p95 {p95:.2f} ms, max {max(ms):.2f} ms"
+            f" vs SELECT 1 transaction on the same pool: median {rmed:.2f} ms, p95 {rp95:.2f} ms"
+            f" = {med / rmed:.2f}x at the median, {p95 / rp95:.2f}x at p95"
+            f" (target p95 <= 5 ms: {'met' if p95 <= 5 else 'MISSED'}; {load()})"
+        )
+    if not args.keep:
+        admin(
+            urls,
+            f'DROP DATABASE IF EXISTS "{urls.run}" WITH (FORCE)',
+            f'DROP DATABASE IF EXISTS "{urls.template}" WITH (FORCE)',
+        )
 
 
 if __name__ == "__main__":
