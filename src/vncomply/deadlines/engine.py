@@ -22,9 +22,10 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, inspect, select, text, update
+from sqlalchemy import ColumnElement, Row, inspect, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,6 +36,9 @@ from vncomply.kit.logs import get_logger
 
 RowT = TypeVar("RowT")
 Transition = Callable[[AsyncSession, RowT, datetime], Awaitable[None]]
+# The batch fast path: gets the claimed rows as read-only Core rows (the table's columns, by column
+# name), writes their new state itself and returns each row's new next_action_at, in order.
+TransitionBatch = Callable[[AsyncSession, Sequence[Row[Any]], datetime], Awaitable[Sequence[datetime | None]]]
 
 log = get_logger("vncomply.deadlines")
 
@@ -56,21 +60,31 @@ class DeadlineHandler(Generic[RowT]):
     stuck: Callable[[datetime], ColumnElement[bool]] | None = None
     lock_order: Callable[[RowT], Any] | None = None
     retry_delay: timedelta = DEFAULT_RETRY_DELAY
-    transition_batch: Callable[[AsyncSession, Sequence[RowT], datetime], Awaitable[None]] | None = None
+    transition_batch: TransitionBatch | None = None
+    # The columns the batch path claims (None: all of the table's); they include the primary key and
+    # whatever ``lock_order`` reads.
+    batch_columns: tuple[str, ...] | None = None
 
     @property
     def due_column(self) -> Any:
         return self.model.next_action_at  # type: ignore[attr-defined]
 
-    @property
+    # Cached: sort_key and pk_of run for every claimed row (a frozen dataclass still lets
+    # cached_property write the instance __dict__).
+    @cached_property
     def pk(self) -> Any:
         mapper: Any = inspect(self.model)
         return getattr(self.model, mapper.primary_key[0].key)
 
-    def pk_of(self, row: RowT) -> Any:
-        return getattr(row, self.pk.key)
+    @cached_property
+    def _pk_attr(self) -> str:
+        return str(self.pk.key)
 
-    def sort_key(self, row: RowT) -> Any:
+    def pk_of(self, row: Any) -> Any:
+        """The primary key of an ORM row or of a claimed Core row (attribute = column name)."""
+        return getattr(row, self._pk_attr)
+
+    def sort_key(self, row: Any) -> Any:
         if self.lock_order is not None:
             return self.lock_order(row)
         # Transitions that emit outbox events lock the platform's event counter; taking those locks
@@ -89,7 +103,8 @@ def register(
     stuck: Callable[[datetime], ColumnElement[bool]] | None = None,
     lock_order: Callable[[RowT], Any] | None = None,
     retry_delay: timedelta = DEFAULT_RETRY_DELAY,
-    transition_batch: Callable[[AsyncSession, Sequence[RowT], datetime], Awaitable[None]] | None = None,
+    transition_batch: TransitionBatch | None = None,
+    batch_columns: Sequence[str] | None = None,
 ) -> DeadlineHandler[RowT]:
     """Register (or re-register, e.g. on module reload) the handler called ``name``.
 
@@ -97,8 +112,12 @@ def register(
     ``stuck(now)``, when given, is a WHERE clause for rows that should have a next action but do not
     (the second pass sets their ``next_action_at = now``); keep it cheap (back it with a partial index).
     ``transition_batch(session, rows, now)``, when given, is a fast path that must have exactly the
-    effect of ``transition`` on each row (in order); the per-row ``transition`` is still used to retry
-    rows one by one after a failed batch.
+    effect of ``transition`` on each row (in order). It gets the claimed rows as read-only Core rows
+    (no ORM objects to hydrate, track and flush), writes their new state itself and returns their new
+    ``next_action_at`` in order; the per-row ``transition`` is still used to retry rows one by one
+    after a failed batch. The attribute names of the model must be its column names.
+    ``batch_columns`` limits the claimed columns to what the batch path reads (the primary key and
+    what ``lock_order`` reads among them).
     """
     old = _HANDLERS.get(name)
     if old is not None and old.model is not model:
@@ -112,7 +131,10 @@ def register(
         raise TypeError(f"{model.__name__}.next_action_at must lead an index (the sweep scans it)")
     if len(mapper.primary_key) != 1:
         raise TypeError(f"{model.__name__} needs a single-column primary key")
-    handler = DeadlineHandler(name, model, transition, stuck, lock_order, retry_delay, transition_batch)
+    cols = tuple(batch_columns) if batch_columns is not None else None
+    if cols is not None and mapper.primary_key[0].name not in cols:
+        raise TypeError(f"batch_columns of {name!r} must include the primary key")
+    handler = DeadlineHandler(name, model, transition, stuck, lock_order, retry_delay, transition_batch, cols)
     _HANDLERS[name] = handler
     return handler
 
@@ -240,17 +262,25 @@ async def _sweep_handler(
     return hr
 
 
+def _claim_stmt(h: DeadlineHandler[Any], limit: int, now: datetime, *, core: bool) -> Any:
+    # The batch path claims Core rows of the table (no identity map); the row path ORM objects.
+    table: Any = inspect(h.model).local_table
+    stmt = (
+        select(h.model)
+        if not core
+        else select(table)
+        if h.batch_columns is None
+        else select(*(table.c[c] for c in h.batch_columns))
+    )
+    return (
+        stmt.where(h.due_column <= now).order_by(h.due_column).limit(limit).with_for_update(skip_locked=True)
+    )
+
+
 async def _claim(
     session: AsyncSession, h: DeadlineHandler[RowT], now: datetime, limit: int
 ) -> Sequence[RowT]:
-    stmt = (
-        select(h.model)
-        .where(h.due_column <= now)
-        .order_by(h.due_column)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return (await session.scalars(stmt)).all()
+    return (await session.scalars(_claim_stmt(h, limit, now, core=False))).all()
 
 
 async def _apply(
@@ -265,14 +295,21 @@ async def _apply(
 
 
 def _count_step(h: DeadlineHandler[Any], row: Any, now: datetime, steps: dict[Any, int]) -> None:
-    key = h.pk_of(row)
+    if _runaway(h, h.pk_of(row), row.next_action_at, now, steps):
+        row.next_action_at = now + h.retry_delay
+
+
+def _runaway(
+    h: DeadlineHandler[Any], key: Any, nxt: datetime | None, now: datetime, steps: dict[Any, int]
+) -> bool:
+    """Count one step of row ``key``; True when it must be pushed back (it did not advance)."""
     steps[key] = steps.get(key, 0) + 1
-    nxt = getattr(row, "next_action_at", None)
     if nxt is not None and nxt <= now and steps[key] >= MAX_STEPS_PER_SWEEP:
         log.error(
             "deadline handler did not advance next_action_at", extra={"handler": h.name, "id": str(key)}
         )
-        row.next_action_at = now + h.retry_delay
+        return True
+    return False
 
 
 async def _run_batch(
@@ -285,17 +322,24 @@ async def _run_batch(
     """Returns (claimed, fired, failed)."""
     ids: list[Any] = []
     async with factory() as session:
-        rows = await _claim(session, h, now, batch)
+        rows: Sequence[Any] = (
+            await _claim(session, h, now, batch)
+            if h.transition_batch is None
+            else (await session.execute(_claim_stmt(h, batch, now, core=True))).all()
+        )
         if not rows:
             await session.rollback()
             return 0, 0, 0
-        ids = [h.pk_of(r) for r in sorted(rows, key=h.sort_key)]
+        ordered = sorted(rows, key=h.sort_key)
+        ids = [h.pk_of(r) for r in ordered]
         try:
-            ordered = sorted(rows, key=h.sort_key)
             if h.transition_batch is not None:
-                await h.transition_batch(session, ordered, now)
-                for row in ordered:
-                    _count_step(h, row, now, steps)
+                nexts = await h.transition_batch(session, ordered, now)
+                runaway = [k for k, n in zip(ids, nexts, strict=True) if _runaway(h, k, n, now, steps)]
+                if runaway:
+                    await session.execute(
+                        update(h.model).where(h.pk.in_(runaway)).values(next_action_at=now + h.retry_delay)
+                    )
             else:
                 for row in ordered:
                     await _apply(session, h, row, now, steps)

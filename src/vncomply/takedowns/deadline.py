@@ -3,12 +3,14 @@ overdue at ``due_at``. One idempotent step per call; stale reminders are skipped
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, text
+from sqlalchemy import ColumnElement, Row, and_, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
@@ -19,7 +21,7 @@ from vncomply.events.batch import PendingEvent, emit_many
 from vncomply.events.outbox import emit
 from vncomply.kit import clock
 from vncomply.kit.db import json_rows
-from vncomply.takedowns.enums import OrderStatus
+from vncomply.takedowns.enums import OrderStatus, Urgency
 from vncomply.takedowns.models import TakedownOrder
 
 HANDLER_NAME = "takedowns.clock"
@@ -29,17 +31,59 @@ HANDLER_NAME = "takedowns.clock"
 REMINDER_FRACTIONS: tuple[float, ...] = (0.5, 0.75, 0.9)
 
 
-def reminder_times(order: TakedownOrder) -> list[datetime]:
+@dataclass(slots=True)
+class OrderClock:
+    """What the clock reads and writes of an order. ``step`` works on this, so the per-row path (an
+    ORM order) and the batch path (a claimed Core row: no ORM object to hydrate, track and flush)
+    run the same rule."""
+
+    id: uuid.UUID
+    platform_id: uuid.UUID
+    authority_id: uuid.UUID
+    reference_no: str
+    urgency: Urgency
+    status: OrderStatus
+    received_at: datetime
+    due_at: datetime
+    breached_at: datetime | None
+    reminders_sent: int
+    items_pending: int
+    next_action_at: datetime | None
+
+    @classmethod
+    def of(cls, order: TakedownOrder) -> OrderClock:
+        return cls(*(getattr(order, f) for f in CLOCK_COLUMNS))
+
+    @classmethod
+    def of_rows(cls, rows: Sequence[Row[Any]]) -> list[OrderClock]:
+        """Claimed Core rows, by position (attribute access on a ``Row`` costs more than the step)."""
+        if not rows:
+            return []
+        names = list(rows[0]._fields)
+        pick = itemgetter(*(names.index(f) for f in CLOCK_COLUMNS))
+        return [cls(*pick(r)) for r in rows]
+
+    def write_to(self, order: TakedownOrder) -> None:
+        order.breached_at = self.breached_at
+        order.reminders_sent = self.reminders_sent
+        order.next_action_at = self.next_action_at
+
+
+# The columns the batch path claims (the engine's ``batch_columns``): no more than the step reads.
+CLOCK_COLUMNS = tuple(f.name for f in fields(OrderClock))
+
+
+def reminder_times(order: TakedownOrder | OrderClock) -> list[datetime]:
     return reminders.at_fractions(order.received_at, order.due_at, REMINDER_FRACTIONS)
 
 
-def next_action(order: TakedownOrder) -> datetime | None:
+def next_action(order: TakedownOrder | OrderClock) -> datetime | None:
     if order.status is OrderStatus.completed or order.breached_at is not None:
         return None
     return reminders.next_instant(reminder_times(order), order.reminders_sent, order.due_at)
 
 
-def _event_base(order: TakedownOrder) -> dict[str, Any]:
+def _event_base(order: OrderClock) -> dict[str, Any]:
     return {
         "order_id": str(order.id),
         "authority_id": str(order.authority_id),
@@ -57,14 +101,13 @@ class Step:
     audit_details: dict[str, Any]
 
 
-def step(order: TakedownOrder, now: datetime) -> Step | None:
+def step(order: OrderClock, now: datetime) -> Step | None:
     """Apply one step to ``order`` in memory; return what must be announced (None: nothing)."""
     out: Step | None = None
     if order.status is not OrderStatus.completed:
-        times = reminder_times(order)
         if order.breached_at is None and now >= order.due_at:
             order.breached_at = order.due_at
-            order.reminders_sent = len(times)  # reminders for a passed deadline are moot
+            order.reminders_sent = len(REMINDER_FRACTIONS)  # reminders for a passed deadline are moot
             data = {
                 **_event_base(order),
                 "breached_at": order.breached_at.isoformat(),
@@ -72,7 +115,7 @@ def step(order: TakedownOrder, now: datetime) -> Step | None:
             }
             out = Step("takedown.overdue", data, {"due_at": data["due_at"]})
         else:
-            k = reminders.latest_passed(times, order.reminders_sent, now)
+            k = reminders.latest_passed(reminder_times(order), order.reminders_sent, now)
             if k is not None:
                 order.reminders_sent = k + 1
                 remaining = int((order.due_at - now).total_seconds())
@@ -88,7 +131,9 @@ def step(order: TakedownOrder, now: datetime) -> Step | None:
 
 
 async def transition(session: AsyncSession, order: TakedownOrder, now: datetime) -> None:
-    s = step(order, now)
+    state = OrderClock.of(order)
+    s = step(state, now)
+    state.write_to(order)
     if s is not None:
         await emit(session, order.platform_id, s.event, s.data)
         audit.record(session, None, s.event, "takedown_order", order.id, order.platform_id, s.audit_details)
@@ -106,15 +151,17 @@ _BATCH_UPDATE = text(
 )
 
 
-async def transition_batch(session: AsyncSession, orders: Sequence[TakedownOrder], now: datetime) -> None:
-    """``transition`` for a whole claimed batch: three array statements instead of four round trips
-    per order (see ``vncomply.events.batch`` and ``vncomply.audit.batch``)."""
+async def transition_batch(
+    session: AsyncSession, rows: Sequence[Row[Any]], now: datetime
+) -> list[datetime | None]:
+    """``transition`` for a whole claimed batch (Core rows, see ``engine.register``): four array
+    statements instead of four round trips per order (see ``vncomply.events.batch`` and
+    ``vncomply.audit.batch``). Returns the orders' new ``next_action_at``."""
     events: list[PendingEvent] = []
     audits: list[PendingAudit] = []
+    orders = OrderClock.of_rows(rows)
     for order in orders:
         s = step(order, now)
-        # The batch UPDATE below writes the new state; keep the unit of work from writing it again.
-        session.expunge(order)
         if s is not None:
             events.append(PendingEvent(order.platform_id, s.event, s.data))
             audits.append(
@@ -139,6 +186,7 @@ async def transition_batch(session: AsyncSession, orders: Sequence[TakedownOrder
     )
     await record_many(session, audits)
     await emit_many(session, events)
+    return [o.next_action_at for o in orders]
 
 
 def stuck(now: datetime) -> ColumnElement[bool]:
@@ -149,4 +197,17 @@ def stuck(now: datetime) -> ColumnElement[bool]:
     )
 
 
-handler = register(HANDLER_NAME, TakedownOrder, transition, stuck=stuck, transition_batch=transition_batch)
+def lock_order(order: TakedownOrder | Row[Any]) -> tuple[uuid.UUID, uuid.UUID]:
+    """The engine's default order (platform id, then id, as text) without formatting two UUIDs per
+    row: UUIDs compare as their canonical text does."""
+    return (order.platform_id, order.id)
+
+
+handler = register(
+    HANDLER_NAME,
+    TakedownOrder,
+    transition,
+    stuck=stuck,
+    lock_order=lock_order,
+    transition_batch=transition_batch,
+)
