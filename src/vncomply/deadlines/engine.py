@@ -25,7 +25,9 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Row, inspect, select, text, update
+from psycopg import sql
+from psycopg.rows import namedtuple_row
+from sqlalchemy import ColumnElement, inspect, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,9 +38,10 @@ from vncomply.kit.logs import get_logger
 
 RowT = TypeVar("RowT")
 Transition = Callable[[AsyncSession, RowT, datetime], Awaitable[None]]
-# The batch fast path: gets the claimed rows as read-only Core rows (the table's columns, by column
-# name), writes their new state itself and returns each row's new next_action_at, in order.
-TransitionBatch = Callable[[AsyncSession, Sequence[Row[Any]], datetime], Awaitable[Sequence[datetime | None]]]
+# The batch fast path: gets the claimed rows as read-only named tuples straight from the driver
+# (``batch_columns``, by column name; enum columns as their text), writes their new state itself and
+# returns each row's new next_action_at, in order.
+TransitionBatch = Callable[[AsyncSession, Sequence[Any], datetime], Awaitable[Sequence[datetime | None]]]
 
 log = get_logger("vncomply.deadlines")
 
@@ -84,6 +87,20 @@ class DeadlineHandler(Generic[RowT]):
         """The primary key of an ORM row or of a claimed Core row (attribute = column name)."""
         return getattr(row, self._pk_attr)
 
+    @cached_property
+    def batch_claim(self) -> sql.Composed:
+        """The batch path's claim, composed once for the driver (see ``_claim_rows``)."""
+        mapper: Any = inspect(self.model)
+        table: Any = mapper.local_table
+        cols = self.batch_columns or tuple(c.name for c in table.columns)
+        return sql.SQL(
+            "SELECT {cols} FROM {table} WHERE next_action_at <= %(now)s"
+            " ORDER BY next_action_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
+        ).format(
+            cols=sql.SQL(", ").join(sql.Identifier(c) for c in cols),
+            table=sql.Identifier(*([table.schema] if table.schema else []), table.name),
+        )
+
     def sort_key(self, row: Any) -> Any:
         if self.lock_order is not None:
             return self.lock_order(row)
@@ -112,12 +129,12 @@ def register(
     ``stuck(now)``, when given, is a WHERE clause for rows that should have a next action but do not
     (the second pass sets their ``next_action_at = now``); keep it cheap (back it with a partial index).
     ``transition_batch(session, rows, now)``, when given, is a fast path that must have exactly the
-    effect of ``transition`` on each row (in order). It gets the claimed rows as read-only Core rows
-    (no ORM objects to hydrate, track and flush), writes their new state itself and returns their new
-    ``next_action_at`` in order; the per-row ``transition`` is still used to retry rows one by one
-    after a failed batch. The attribute names of the model must be its column names.
-    ``batch_columns`` limits the claimed columns to what the batch path reads (the primary key and
-    what ``lock_order`` reads among them).
+    effect of ``transition`` on each row (in order). It gets the claimed rows as read-only named
+    tuples as the driver returns them (no ORM objects to hydrate, track and flush; enum columns are
+    their text), writes their new state itself and returns their new ``next_action_at`` in order;
+    the per-row ``transition`` is still used to retry rows one by one after a failed batch. The
+    attribute names of the model must be its column names. ``batch_columns`` limits the claimed
+    columns to what the batch path reads (the primary key and what ``lock_order`` reads among them).
     """
     old = _HANDLERS.get(name)
     if old is not None and old.model is not model:
@@ -262,25 +279,28 @@ async def _sweep_handler(
     return hr
 
 
-def _claim_stmt(h: DeadlineHandler[Any], limit: int, now: datetime, *, core: bool) -> Any:
-    # The batch path claims Core rows of the table (no identity map); the row path ORM objects.
-    table: Any = inspect(h.model).local_table
-    stmt = (
-        select(h.model)
-        if not core
-        else select(table)
-        if h.batch_columns is None
-        else select(*(table.c[c] for c in h.batch_columns))
-    )
-    return (
-        stmt.where(h.due_column <= now).order_by(h.due_column).limit(limit).with_for_update(skip_locked=True)
-    )
-
-
 async def _claim(
     session: AsyncSession, h: DeadlineHandler[RowT], now: datetime, limit: int
 ) -> Sequence[RowT]:
-    return (await session.scalars(_claim_stmt(h, limit, now, core=False))).all()
+    stmt = (
+        select(h.model)
+        .where(h.due_column <= now)
+        .order_by(h.due_column)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def _claim_rows(session: AsyncSession, h: DeadlineHandler[Any], now: datetime, limit: int) -> list[Any]:
+    """The batch path's claim: the same statement, on the session's connection and transaction, but
+    read straight from the driver as named tuples. Hydrating ORM objects (or even SQLAlchemy rows
+    with their type processors) cost more CPU than the whole transition of a batch (bench/takedowns)."""
+    conn = await session.connection()
+    raw: Any = (await conn.get_raw_connection()).driver_connection
+    async with raw.cursor(row_factory=namedtuple_row) as cur:
+        await cur.execute(h.batch_claim, {"now": now, "limit": limit})
+        return list(await cur.fetchall())
 
 
 async def _apply(
@@ -325,7 +345,7 @@ async def _run_batch(
         rows: Sequence[Any] = (
             await _claim(session, h, now, batch)
             if h.transition_batch is None
-            else (await session.execute(_claim_stmt(h, batch, now, core=True))).all()
+            else await _claim_rows(session, h, now, batch)
         )
         if not rows:
             await session.rollback()

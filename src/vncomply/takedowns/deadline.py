@@ -10,7 +10,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, text
+from sqlalchemy import ColumnElement, and_, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
@@ -55,13 +55,16 @@ class OrderClock:
         return cls(*(getattr(order, f) for f in CLOCK_COLUMNS))
 
     @classmethod
-    def of_rows(cls, rows: Sequence[Row[Any]]) -> list[OrderClock]:
-        """Claimed Core rows, by position (attribute access on a ``Row`` costs more than the step)."""
+    def of_rows(cls, rows: Sequence[Any]) -> list[OrderClock]:
+        """The engine's claimed rows (named tuples from the driver, enums as text), by position."""
         if not rows:
             return []
         names = list(rows[0]._fields)
         pick = itemgetter(*(names.index(f) for f in CLOCK_COLUMNS))
-        return [cls(*pick(r)) for r in rows]
+        out = [cls(*pick(r)) for r in rows]
+        for o in out:
+            o.urgency, o.status = _URGENCIES[o.urgency], _STATUSES[o.status]
+        return out
 
     def write_to(self, order: TakedownOrder) -> None:
         order.breached_at = self.breached_at
@@ -71,6 +74,9 @@ class OrderClock:
 
 # The columns the batch path claims (the engine's ``batch_columns``): no more than the step reads.
 CLOCK_COLUMNS = tuple(f.name for f in fields(OrderClock))
+# Text → member by dict lookup (a member finds itself too: a StrEnum member hashes as its value).
+_URGENCIES: dict[str, Urgency] = {u.value: u for u in Urgency}
+_STATUSES: dict[str, OrderStatus] = {s.value: s for s in OrderStatus}
 
 
 def reminder_times(order: TakedownOrder | OrderClock) -> list[datetime]:
@@ -101,17 +107,19 @@ class Step:
     audit_details: dict[str, Any]
 
 
-def step(order: OrderClock, now: datetime) -> Step | None:
-    """Apply one step to ``order`` in memory; return what must be announced (None: nothing)."""
+def step(order: OrderClock, now: datetime, now_iso: str | None = None) -> Step | None:
+    """Apply one step to ``order`` in memory; return what must be announced (None: nothing).
+    ``now_iso`` is ``now.isoformat()`` when the caller has it (a batch formats it once)."""
     out: Step | None = None
     if order.status is not OrderStatus.completed:
         if order.breached_at is None and now >= order.due_at:
             order.breached_at = order.due_at
             order.reminders_sent = len(REMINDER_FRACTIONS)  # reminders for a passed deadline are moot
+            base = _event_base(order)
             data = {
-                **_event_base(order),
-                "breached_at": order.breached_at.isoformat(),
-                "detected_at": now.isoformat(),
+                **base,
+                "breached_at": base["due_at"],  # breached_at is due_at
+                "detected_at": now_iso or now.isoformat(),
             }
             out = Step("takedown.overdue", data, {"due_at": data["due_at"]})
         else:
@@ -152,16 +160,17 @@ _BATCH_UPDATE = text(
 
 
 async def transition_batch(
-    session: AsyncSession, rows: Sequence[Row[Any]], now: datetime
+    session: AsyncSession, rows: Sequence[Any], now: datetime
 ) -> list[datetime | None]:
-    """``transition`` for a whole claimed batch (Core rows, see ``engine.register``): four array
+    """``transition`` for a whole claimed batch (driver rows, see ``engine.register``): four array
     statements instead of four round trips per order (see ``vncomply.events.batch`` and
     ``vncomply.audit.batch``). Returns the orders' new ``next_action_at``."""
     events: list[PendingEvent] = []
     audits: list[PendingAudit] = []
     orders = OrderClock.of_rows(rows)
+    now_iso = now.isoformat()
     for order in orders:
-        s = step(order, now)
+        s = step(order, now, now_iso)
         if s is not None:
             events.append(PendingEvent(order.platform_id, s.event, s.data))
             audits.append(
@@ -197,10 +206,10 @@ def stuck(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def lock_order(order: TakedownOrder | Row[Any]) -> tuple[uuid.UUID, uuid.UUID]:
+def lock_order(order: Any) -> tuple[int, int]:
     """The engine's default order (platform id, then id, as text) without formatting two UUIDs per
-    row: UUIDs compare as their canonical text does."""
-    return (order.platform_id, order.id)
+    row: a UUID's integer orders as its canonical text does."""
+    return (order.platform_id.int, order.id.int)
 
 
 handler = register(
