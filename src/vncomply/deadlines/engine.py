@@ -25,13 +25,13 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
-from psycopg import sql
-from psycopg.rows import namedtuple_row
-from sqlalchemy import ColumnElement, exists, false, inspect, literal, select, text, union_all, update
+from sqlalchemy import ColumnElement, inspect, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vncomply.audit import service as audit
+from vncomply.deadlines import claims
+from vncomply.deadlines.claims import claim as _claim  # noqa: F401 (tests claim like a crashing worker)
 from vncomply.deadlines.models import DeadlineSweep
 from vncomply.kit import clock
 from vncomply.kit.logs import get_logger
@@ -86,20 +86,6 @@ class DeadlineHandler(Generic[RowT]):
     def pk_of(self, row: Any) -> Any:
         """The primary key of an ORM row or of a claimed Core row (attribute = column name)."""
         return getattr(row, self._pk_attr)
-
-    @cached_property
-    def batch_claim(self) -> sql.Composed:
-        """The batch path's claim, composed once for the driver (see ``_claim_rows``)."""
-        mapper: Any = inspect(self.model)
-        table: Any = mapper.local_table
-        cols = self.batch_columns or tuple(c.name for c in table.columns)
-        return sql.SQL(
-            "SELECT {cols} FROM {table} WHERE next_action_at <= %(now)s"
-            " ORDER BY next_action_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
-        ).format(
-            cols=sql.SQL(", ").join(sql.Identifier(c) for c in cols),
-            table=sql.Identifier(*([table.schema] if table.schema else []), table.name),
-        )
 
     def sort_key(self, row: Any) -> Any:
         if self.lock_order is not None:
@@ -222,7 +208,7 @@ async def sweep(
     result = SweepResult(now=now)
     t0 = time.perf_counter()
     repairing = {h.name for h in selected if repair and h.stuck is not None and _repair_due(h.name, now)}
-    due, stuck = await _probe(session_factory, selected, now, repairing)
+    due, stuck = await claims.probe(session_factory, selected, now, repairing)
     for h in selected:
         if h.name in due or h.name in stuck:
             result.handlers.append(
@@ -249,39 +235,6 @@ def _record_due(result: SweepResult, now: datetime) -> bool:
         _last_record = now
         return True
     return False
-
-
-async def _probe(
-    factory: async_sessionmaker[AsyncSession],
-    selected: Sequence[DeadlineHandler[Any]],
-    now: datetime,
-    repairing: set[str],
-) -> tuple[set[str], set[str]]:
-    """Which handlers have due rows, and which of ``repairing`` have stuck rows: one statement in
-    one round trip (autocommit: no BEGIN, no ROLLBACK), so an idle sweep costs about one
-    ``SELECT 1`` whatever the number of handlers (bench/takedowns). Only a hint: the claim
-    (``FOR UPDATE SKIP LOCKED``, the WHERE re-checked) still decides what fires, and a row that
-    falls due after the probe is the next sweep's."""
-    if not selected:
-        return set(), set()
-    parts = [
-        select(
-            literal(h.name).label("handler"),
-            exists().where(h.due_column <= now).label("due"),
-            (exists().where(h.stuck(now)) if h.stuck is not None and h.name in repairing else false()).label(
-                "stuck"
-            ),
-        )
-        for h in selected
-    ]
-    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
-    async with factory() as session:
-        if isinstance(session.bind, AsyncEngine):
-            conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            rows = (await conn.execute(stmt)).all()
-        else:  # a session bound to a connection already in a transaction (tests): read in it
-            rows = (await session.execute(stmt)).all()
-    return {r.handler for r in rows if r.due}, {r.handler for r in rows if r.stuck}
 
 
 async def _sweep_handler(
@@ -317,30 +270,6 @@ async def _sweep_handler(
             },
         )
     return hr
-
-
-async def _claim(
-    session: AsyncSession, h: DeadlineHandler[RowT], now: datetime, limit: int
-) -> Sequence[RowT]:
-    stmt = (
-        select(h.model)
-        .where(h.due_column <= now)
-        .order_by(h.due_column)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return (await session.scalars(stmt)).all()
-
-
-async def _claim_rows(session: AsyncSession, h: DeadlineHandler[Any], now: datetime, limit: int) -> list[Any]:
-    """The batch path's claim: the same statement, on the session's connection and transaction, but
-    read straight from the driver as named tuples. Hydrating ORM objects (or even SQLAlchemy rows
-    with their type processors) cost more CPU than the whole transition of a batch (bench/takedowns)."""
-    conn = await session.connection()
-    raw: Any = (await conn.get_raw_connection()).driver_connection
-    async with raw.cursor(row_factory=namedtuple_row) as cur:
-        await cur.execute(h.batch_claim, {"now": now, "limit": limit})
-        return list(await cur.fetchall())
 
 
 async def _apply(
@@ -383,9 +312,9 @@ async def _run_batch(
     ids: list[Any] = []
     async with factory() as session:
         rows: Sequence[Any] = (
-            await _claim(session, h, now, batch)
+            await claims.claim(session, h, now, batch)
             if h.transition_batch is None
-            else await _claim_rows(session, h, now, batch)
+            else await claims.claim_rows(session, h, now, batch)
         )
         if not rows:
             await session.rollback()
