@@ -174,7 +174,10 @@ async def transition_batch(
         if s is not None:
             events.append(PendingEvent(order.platform_id, s.event, s.data))
             audits.append(
-                PendingAudit(s.event, "takedown_order", order.id, order.platform_id, s.audit_details)
+                # the order id as the event already spells it (record_many stores str(resource_id))
+                PendingAudit(
+                    s.event, "takedown_order", s.data["order_id"], order.platform_id, s.audit_details
+                )
             )
     await session.execute(
         _BATCH_UPDATE,
