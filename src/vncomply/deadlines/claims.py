@@ -1,4 +1,5 @@
-"""The deadline engine's reads: the idle probe and the claims (docs/deadlines.md).
+"""The deadline engine's reads: the idle probe and the claims (docs/deadlines.md); and its
+autocommit connection.
 
 The hot ones go straight to the driver (psycopg statements composed once per handler): on an idle
 sweep, building and cache-keying a SQLAlchemy statement cost more CPU than its round trip, and on a
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from psycopg import sql
 from psycopg.rows import namedtuple_row
 from sqlalchemy import exists, false, inspect, literal, select, union_all
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 if TYPE_CHECKING:
     from vncomply.deadlines.engine import DeadlineHandler
@@ -29,6 +30,14 @@ def _table(h: DeadlineHandler[Any]) -> tuple[Any, sql.Identifier]:
     mapper: Any = inspect(h.model)
     table: Any = mapper.local_table
     return table, sql.Identifier(*([table.schema] if table.schema else []), table.name)
+
+
+async def autocommit(session: AsyncSession) -> AsyncConnection:
+    """The session's connection in autocommit mode: a lone statement is one round trip (no BEGIN,
+    no COMMIT). A session bound to a connection already in a transaction (tests) uses that."""
+    if isinstance(session.bind, AsyncEngine):
+        return await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return await session.connection()
 
 
 @cache
@@ -65,10 +74,7 @@ async def probe(
     if not selected:
         return set(), set()
     async with factory() as session:
-        if isinstance(session.bind, AsyncEngine):
-            conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        else:  # a session bound to a connection already in a transaction (tests): read in it
-            conn = await session.connection()
+        conn = await autocommit(session)
         if repairing:  # at most every REPAIR_EVERY (engine): built and compiled by SQLAlchemy
             rows = (await conn.execute(full_probe(selected, now, repairing))).all()
             return {r.handler for r in rows if r.due}, {r.handler for r in rows if r.stuck}

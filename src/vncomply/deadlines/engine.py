@@ -26,14 +26,13 @@ from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, inspect, select, text, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from vncomply.audit import service as audit
 from vncomply.deadlines import claims
 from vncomply.deadlines.claims import claim as _claim  # noqa: F401 (tests claim like a crashing worker)
-from vncomply.deadlines.models import DeadlineSweep
 from vncomply.kit import clock
+from vncomply.kit.db import json_rows
 from vncomply.kit.logs import get_logger
 
 RowT = TypeVar("RowT")
@@ -446,6 +445,29 @@ async def _repair(
     return len(ids)
 
 
+# Bookkeeping only, so no wait for the WAL flush: set_config(…, true) is SET LOCAL inside the one
+# statement, whose own transaction (autocommit) then commits asynchronously. One round trip, which
+# keeps the idle sweeps that write it (one every RECORD_IDLE_EVERY) cheap.
+_RECORD = text(
+    """
+    WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
+    INSERT INTO deadline_sweeps (handler, last_started_at, last_finished_at, last_duration_seconds,
+                                 last_processed, last_failed, last_repaired)
+    SELECT r.handler, r.last_started_at, r.last_finished_at, r.last_duration_seconds,
+           r.last_processed, r.last_failed, r.last_repaired
+    FROM async_commit, jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+        handler text, last_started_at timestamptz, last_finished_at timestamptz,
+        last_duration_seconds float8, last_processed int, last_failed int, last_repaired int)
+    ORDER BY r.handler
+    ON CONFLICT (handler) DO UPDATE SET
+        last_started_at = excluded.last_started_at, last_finished_at = excluded.last_finished_at,
+        last_duration_seconds = excluded.last_duration_seconds,
+        last_processed = excluded.last_processed, last_failed = excluded.last_failed,
+        last_repaired = excluded.last_repaired
+    """
+)
+
+
 async def _record_run(
     factory: async_sessionmaker[AsyncSession], results: list[HandlerResult], now: datetime
 ) -> None:
@@ -462,16 +484,10 @@ async def _record_run(
             "last_failed": hr.failed,
             "last_repaired": hr.repaired,
         }
-        for hr in sorted(results, key=lambda r: r.handler)
+        for hr in results
     ]
     async with factory() as session:
-        # Bookkeeping only: no need to wait for the WAL flush (keeps an idle sweep cheap).
-        await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        stmt = insert(DeadlineSweep).values(values)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[DeadlineSweep.handler],
-                set_={k: stmt.excluded[k] for k in values[0] if k != "handler"},
-            )
-        )
-        await session.commit()
+        conn = await claims.autocommit(session)
+        await conn.execute(_RECORD, {"rows": json_rows(values)})
+        if not isinstance(session.bind, AsyncEngine):
+            await session.commit()  # a test session: its savepoint
