@@ -290,9 +290,13 @@ def _count_step(h: DeadlineHandler[Any], row: Any, now: datetime, steps: dict[An
 def _runaway(
     h: DeadlineHandler[Any], key: Any, nxt: datetime | None, now: datetime, steps: dict[Any, int]
 ) -> bool:
-    """Count one step of row ``key``; True when it must be pushed back (it did not advance)."""
+    """Count one step of row ``key`` that left it due; True when it must be pushed back (it did not
+    advance). A row is claimed again in the same sweep only after such steps, so counting only
+    those counts all of its steps, and the map stays empty on a burst of rows that do advance."""
+    if nxt is None or nxt > now:
+        return False
     steps[key] = steps.get(key, 0) + 1
-    if nxt is not None and nxt <= now and steps[key] >= MAX_STEPS_PER_SWEEP:
+    if steps[key] >= MAX_STEPS_PER_SWEEP:
         log.error(
             "deadline handler did not advance next_action_at", extra={"handler": h.name, "id": str(key)}
         )
