@@ -17,7 +17,7 @@ from vncomply.kit import clock
 from vncomply.kit.db import json_rows
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PendingAudit:
     action: str
     resource_type: str

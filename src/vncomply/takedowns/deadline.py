@@ -100,7 +100,7 @@ def _event_base(order: OrderClock) -> dict[str, Any]:
     }
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     event: str
     data: dict[str, Any]
@@ -115,12 +115,9 @@ def step(order: OrderClock, now: datetime, now_iso: str | None = None) -> Step |
         if order.breached_at is None and now >= order.due_at:
             order.breached_at = order.due_at
             order.reminders_sent = len(REMINDER_FRACTIONS)  # reminders for a passed deadline are moot
-            base = _event_base(order)
-            data = {
-                **base,
-                "breached_at": base["due_at"],  # breached_at is due_at
-                "detected_at": now_iso or now.isoformat(),
-            }
+            data = _event_base(order)
+            data["breached_at"] = data["due_at"]  # breached_at is due_at
+            data["detected_at"] = now_iso or now.isoformat()
             out = Step("takedown.overdue", data, {"due_at": data["due_at"]})
         else:
             k = reminders.latest_passed(reminder_times(order), order.reminders_sent, now)
@@ -128,7 +125,8 @@ def step(order: OrderClock, now: datetime, now_iso: str | None = None) -> Step |
                 order.reminders_sent = k + 1
                 remaining = int((order.due_at - now).total_seconds())
                 fraction = REMINDER_FRACTIONS[k]
-                data = {**_event_base(order), "remaining_seconds": remaining, "fraction": fraction}
+                data = _event_base(order)
+                data["remaining_seconds"], data["fraction"] = remaining, fraction
                 out = Step(
                     "takedown.deadline_approaching",
                     data,
