@@ -16,8 +16,12 @@ reference, … (``--trials`` pairs); the medians are printed with their ratio.
   per-platform event counters in platform order and insert the outbox events with their gap-free
   ``seq`` — no ORM, nothing per row in Python. After each run the written rows are fingerprinted
   (orders, audit rows, events; batch-order independent) and the two kinds must agree.
-- **Idle sweep** of every registered handler at T0 - 1 s, interleaved with its reference: one
-  ``SELECT 1`` transaction through the same SQLAlchemy pool.
+  The sweep runs with ``repair=False`` (the reference has no stuck-row pass).
+- **Idle sweep** (the takedown handler, then every registered handler) before T0, interleaved with
+  its references on the same SQLAlchemy pool: a ``SELECT 1`` transaction (BEGIN, SELECT 1,
+  COMMIT) and an autocommit ``SELECT 1`` (one round trip, the floor); once with the clock fixed and
+  once moving 3 s per sweep as under beat (so the throttled bookkeeping write and stuck-row probe
+  land where they would).
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ REMINDER_FRACTIONS: tuple[float, ...] = (0.5, 0.75, 0.9)
 @dataclass(slots=True)
 class OrderClock:
     """What the clock reads and writes of an order. ``step`` works on this, so the per-row path (an
-    ORM order) and the batch path (a claimed Core row: no ORM object to hydrate, track and flush)
+    ORM order) and the batch path (a claimed driver row: no ORM object to hydrate, track and flush)
     run the same rule."""
 
     id: uuid.UUID
