@@ -166,6 +166,50 @@ async def test_handler_that_never_advances_is_cut_off(committed, monkeypatch):
     assert res.processed == engine.MAX_STEPS_PER_SWEEP
 
 
+async def test_batch_path_that_never_advances_is_cut_off_and_pushed_back(committed, monkeypatch):
+    ids = await _seed(committed, 1)
+    clock.set_now(T0 + 25 * H)
+    seen = []
+
+    async def stuck_batch(session, rows, now):
+        seen.append([str(r.id) for r in rows])  # claimed straight from the driver, by column name
+        return [now for _ in rows]  # writes nothing, leaves every row due
+
+    h = engine.get_handler(deadline.HANDLER_NAME)
+    monkeypatch.setitem(
+        engine._HANDLERS,
+        h.name,
+        engine.DeadlineHandler(
+            h.name, h.model, h.transition, None, h.lock_order, h.retry_delay, stuck_batch, h.batch_columns
+        ),
+    )
+    res = await asyncio.wait_for(sweep(committed, batch=1, names=[h.name]), timeout=10)
+    assert res.processed == engine.MAX_STEPS_PER_SWEEP
+    assert seen == [ids] * engine.MAX_STEPS_PER_SWEEP
+    async with committed() as s:
+        row = await s.get(TakedownOrder, ids[0])
+        assert row.next_action_at == clock.now() + engine.DEFAULT_RETRY_DELAY
+
+
+async def test_idle_probe_skips_handlers_with_nothing_due(committed, monkeypatch):
+    await _seed(committed, 2)
+    clock.set_now(T0 + 25 * H)
+    claimed: list[str] = []
+    real = engine._run_batch
+
+    async def spy(factory, h, now, batch, steps):
+        claimed.append(h.name)
+        return await real(factory, h, now, batch, steps)
+
+    monkeypatch.setattr(engine, "_run_batch", spy)
+    res = await sweep(committed)
+    assert res.processed == 2
+    assert claimed == [deadline.HANDLER_NAME]  # only the handler the probe found due rows for
+    claimed.clear()
+    assert (await sweep(committed)).processed == 0
+    assert claimed == []  # idle: the probe alone
+
+
 async def test_idle_sweep_touches_nothing(committed):
     await _seed(committed, 3)
     clock.set_now(T0 + H)
