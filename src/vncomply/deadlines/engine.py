@@ -114,6 +114,7 @@ def register(
     ``model`` needs a single-column primary key and an indexed ``next_action_at`` timestamptz.
     ``stuck(now)``, when given, is a WHERE clause for rows that should have a next action but do not
     (the second pass sets their ``next_action_at = now``); keep it cheap (back it with a partial index).
+    The idle probe builds it once with ``now`` as a SQL bound parameter: use ``now`` in SQL only.
     ``transition_batch(session, rows, now)``, when given, is a fast path that must have exactly the
     effect of ``transition`` on each row (in order). It gets the claimed rows as read-only named
     tuples as the driver returns them (no ORM objects to hydrate, track and flush; enum columns are
