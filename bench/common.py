@@ -7,9 +7,17 @@ import asyncio
 import hashlib
 import hmac
 import os
+import statistics
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import httpx
+
+T = TypeVar("T")
+# Each figure and its reference are measured this many times, alternating (A B A B …), and the
+# medians reported: on a shared machine a single pair can differ by ±30 % from one minute to the next.
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 SECRET = b"bench-secret"
 
@@ -17,6 +25,21 @@ SECRET = b"bench-secret"
 def load() -> str:
     one, five, _ = os.getloadavg()
     return f"load {one:.2f}/{five:.2f}"
+
+
+def interleaved(runs: dict[str, Callable[[], T]], rounds: int = ROUNDS) -> dict[str, list[T]]:
+    """Run every measurement once per round, in turn, so each figure and its reference see the
+    same minutes of the machine's load; returns each one's results in round order."""
+    out: dict[str, list[T]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            out[name].append(run())
+    return out
+
+
+def median_ratio(figures: list[float], references: list[float]) -> float:
+    """The median of the per-round ratios (each figure against the reference of its own round)."""
+    return statistics.median(f / r for f, r in zip(figures, references, strict=True) if r)
 
 
 def beside(name: str, figure: float, reference: float, unit: str, target: float) -> None:
@@ -76,3 +99,51 @@ async def httpx_sender(port: int, n: int, concurrency: int) -> float:
         t = time.perf_counter()
         await asyncio.gather(*(conn() for _ in range(concurrency)))
         return n / (time.perf_counter() - t)
+
+
+Request = tuple[str, bytes]  # (kind, the whole HTTP/1.1 request)
+
+
+async def keepalive_load(
+    port: int, next_request: Callable[[int, int], Request], seconds: float, conns: int
+) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """A load generator on bare asyncio streams (one keep-alive connection per ``conns``), much
+    lighter than an HTTP client library, so that it is not the bottleneck and can time each
+    request by kind (wrk cannot tell kinds apart). ``next_request(connection, seq)`` gives the
+    next request; responses must carry ``content-length`` (every vncomply JSON answer does).
+    Returns per-kind latencies (seconds) of 2xx answers and per-kind counts of the others."""
+    latencies: dict[str, list[float]] = {}
+    errors: dict[str, int] = {}
+    stop_at = time.perf_counter() + seconds
+
+    async def conn(n: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        seq = 0
+        try:
+            while time.perf_counter() < stop_at:
+                kind, request = next_request(n, seq)
+                seq += 1
+                t = time.perf_counter()
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                if length:
+                    await reader.readexactly(length)
+                took = time.perf_counter() - t
+                if head[9:10] == b"2":
+                    latencies.setdefault(kind, []).append(took)
+                else:
+                    errors[kind] = errors.get(kind, 0) + 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(conn(i) for i in range(conns)))
+    return latencies, errors
+
+
+def percentile_ms(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000 if xs else float("nan")

@@ -22,7 +22,7 @@ from typing import Any
 from vncomply.blocks.enums import SubjectType
 from vncomply.blocks.status import active_sql
 from vncomply.config import get_settings
-from vncomply.identities.policy import ACTIONS, Policy, policy_at, reasons
+from vncomply.identities.policy import ACTIONS, Policy, policy_at, reason, reasons
 from vncomply.kit import clock
 from vncomply.kit.coalescing import Coalescer
 from vncomply.kit.db import read_rows
@@ -113,6 +113,6 @@ async def check_batch(platform_id: uuid.UUID, action: str, account_ids: list[str
     params = {"platform_id": platform_id, "account_ids": account_ids, "now": now}
     out = []
     for r in await read_rows(BATCH, params):
-        reason = reasons(r[1:], now, today, policy)[action]
-        out.append({"account_id": r[0], "allowed": reason is None, "reason": reason})
+        why = reason(r[1:], now, today, policy, action)
+        out.append({"account_id": r[0], "allowed": why is None, "reason": why})
     return out
