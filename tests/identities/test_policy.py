@@ -45,7 +45,7 @@ def expected(row: tuple[Any, ...], action: str, policy: Policy) -> str | None:
         (needs and status not in ("verified", "revoked"), "unverified"),
         (bool(locked), "locked"),
         (blocked_until is not None, "blocked"),
-        (needs and minor_until is not None and TODAY < minor_until and not guardian, "guardian_required"),
+        (needs and minor_until is not None and minor_until > TODAY and not guardian, "guardian_required"),
         (action in policy.gated and (filed is None or filed > NOW), "platform_contact_not_filed"),
         (action in policy.national_id and not (commercial and nid), "national_id_required"),
     ]
