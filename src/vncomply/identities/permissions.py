@@ -16,7 +16,7 @@ which actions each applies to: ``policy.reasons``).
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from vncomply.blocks.enums import SubjectType
@@ -42,8 +42,11 @@ CROSS JOIN LATERAL (
       AND ab.subject_id = a.account_id AND {active_sql("ab")}
 ) b
 """  # noqa: S608 (constant SQL: the active rule and an enum value; values are bound)
+# Whether the contact point was filed by "now" is decided here, once per row in C: comparing
+# zone-aware datetimes in Python (psycopg's zone against UTC) cost a fifth of the batch check's CPU.
 _COLS = """i.status, i.minor_until, i.has_guardian, i.has_national_id,
-       i.commercial_livestreamer, b.locked, b.blocked_until, p.contact_filed_at"""
+       i.commercial_livestreamer, b.locked, b.blocked_until,
+       coalesce(p.contact_filed_at <= %(now)s, false) AS filed"""
 
 # Single checks, coalesced (vncomply.kit.coalescing): one row per (platform, account) pair, in input
 # order, even for an unknown account or platform (all LEFT JOINs).
@@ -69,8 +72,8 @@ ORDER BY a.ord
 
 
 _Key = tuple[uuid.UUID, str]
-# The row, and the "now", Vietnam date and rules in force its statement used.
-_Answer = tuple[tuple[Any, ...], datetime, date, Policy]
+# The row, and the Vietnam date and rules in force of the "now" its statement used.
+_Answer = tuple[tuple[Any, ...], date, Policy]
 
 
 async def _fetch_pairs(keys: list[_Key]) -> list[_Answer]:
@@ -78,7 +81,7 @@ async def _fetch_pairs(keys: list[_Key]) -> list[_Answer]:
     # Once per statement, not per check: the date, and the rules in force.
     today, policy = now.astimezone(clock.VN_TZ).date(), policy_at(now)
     params = {"platform_ids": [k[0] for k in keys], "account_ids": [k[1] for k in keys], "now": now}
-    return [(row, now, today, policy) for row in await read_rows(PAIRS, params)]
+    return [(row, today, policy) for row in await read_rows(PAIRS, params)]
 
 
 _coalescer: Coalescer[_Key, _Answer] | None = None
@@ -96,8 +99,8 @@ def _get_coalescer() -> Coalescer[_Key, _Answer]:
 
 
 async def check_account(platform_id: uuid.UUID, account_id: str) -> dict[str, Any]:
-    row, now, today, policy = await _get_coalescer().get((platform_id, account_id))
-    decided = reasons(row, now, today, policy)
+    row, today, policy = await _get_coalescer().get((platform_id, account_id))
+    decided = reasons(row, today, policy)
     return {
         "account_id": account_id,
         "verified": row[0] == "verified",
@@ -113,6 +116,6 @@ async def check_batch(platform_id: uuid.UUID, action: str, account_ids: list[str
     params = {"platform_id": platform_id, "account_ids": account_ids, "now": now}
     out = []
     for r in await read_rows(BATCH, params):
-        why = reason(r[1:], now, today, policy, action)
+        why = reason(r[1:], today, policy, action)
         out.append({"account_id": r[0], "allowed": why is None, "reason": why})
     return out

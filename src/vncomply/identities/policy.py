@@ -51,17 +51,18 @@ def policy_at(now: datetime) -> Policy:
     return found
 
 
-def reasons(row: Sequence[Any], now: datetime, today: date, policy: Policy) -> dict[str, str | None]:
+def reasons(row: Sequence[Any], today: date, policy: Policy) -> dict[str, str | None]:
     """Per action, why it is denied (None: allowed). ``row`` is the permission statement's columns:
     status, minor_until, has_guardian, has_national_id, commercial_livestreamer, locked,
-    blocked_until, contact_filed_at."""
-    facts = _facts(row, now, today)
+    blocked_until, filed (the platform's contact point filed by the statement's "now"); ``today``
+    is that "now" in Vietnam."""
+    facts = _facts(row, today)
     return {action: _decide(action, facts, policy) for action in ACTIONS}
 
 
-def reason(row: Sequence[Any], now: datetime, today: date, policy: Policy, action: str) -> str | None:
+def reason(row: Sequence[Any], today: date, policy: Policy, action: str) -> str | None:
     """``reasons(...)[action]`` without deciding the other actions (the batch check asks one)."""
-    return _decide(action, _facts(row, now, today), policy)
+    return _decide(action, _facts(row, today), policy)
 
 
 # What the rules read from a row: status, why identity-needing actions are denied, the block, a
@@ -69,7 +70,7 @@ def reason(row: Sequence[Any], now: datetime, today: date, policy: Policy, actio
 _Facts = tuple[Any, str | None, str | None, bool, bool, bool]
 
 
-def _facts(row: Sequence[Any], now: datetime, today: date) -> _Facts:
+def _facts(row: Sequence[Any], today: date) -> _Facts:
     status, minor_until, has_guardian, has_nid, commercial, locked, blocked_until, filed = row
     identity: str | None = None
     if status == "revoked":
@@ -78,7 +79,7 @@ def _facts(row: Sequence[Any], now: datetime, today: date) -> _Facts:
         identity = "unverified"
     block = "locked" if locked else ("blocked" if blocked_until is not None else None)
     guardian = minor_until is not None and today < minor_until and not has_guardian
-    not_filed = filed is None or filed > now
+    not_filed = not filed
     return status, identity, block, guardian, not_filed, bool(commercial and has_nid)
 
 
