@@ -288,7 +288,7 @@ async def _raw_batch(platform_id: uuid.UUID, conns: int, seconds: int) -> float:
     import random
     from datetime import UTC, datetime
 
-    from vncomply.identities.permissions import BATCH
+    from vncomply.identities.permissions import BATCH, batch_params
 
     stop_at = time.perf_counter() + seconds
     done = 0
@@ -298,7 +298,7 @@ async def _raw_batch(platform_id: uuid.UUID, conns: int, seconds: int) -> float:
         async with await psycopg.AsyncConnection.connect(DSN, autocommit=True) as c:
             while time.perf_counter() < stop_at:
                 ids = [f"acc{random.randint(1, N)}" for _ in range(1000)]
-                params = {"platform_id": platform_id, "account_ids": ids, "now": datetime.now(UTC)}
+                params = batch_params(platform_id, ids, datetime.now(UTC))
                 await (await c.execute(BATCH, params, prepare=True)).fetchall()
                 done += 1
 

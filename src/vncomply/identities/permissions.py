@@ -16,7 +16,7 @@ which actions each applies to: ``policy.reasons``).
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from vncomply.blocks.enums import SubjectType
@@ -28,7 +28,7 @@ from vncomply.kit.coalescing import Coalescer
 from vncomply.kit.db import read_rows
 from vncomply.kit.metrics import PERMISSION_BATCH_SIZE
 
-__all__ = ["ACTIONS", "BATCH", "PAIRS", "check_account", "check_batch"]
+__all__ = ["ACTIONS", "BATCH", "PAIRS", "batch_params", "check_account", "check_batch"]
 
 # psycopg parameters (%(name)s): these run on the hot read pool as prepared statements. Which blocks
 # count is the blocks domain's one definition of "active" (vncomply.blocks.status), rendered here;
@@ -52,7 +52,8 @@ _COLS = """i.status, i.minor_until, i.has_guardian, i.has_national_id,
 # order, even for an unknown account or platform (all LEFT JOINs).
 PAIRS = f"""
 SELECT {_COLS}
-FROM unnest(CAST(%(platform_ids)s AS uuid[]), CAST(%(account_ids)s AS text[]))
+FROM unnest(CAST(string_to_array(%(platform_ids)s, ' ') AS uuid[]),
+            string_to_array(%(account_ids)s, ' '))
      WITH ORDINALITY AS a(platform_id, account_id, ord)
 LEFT JOIN platforms p ON p.id = a.platform_id
 LEFT JOIN identities i ON i.platform_id = a.platform_id AND i.account_id = a.account_id
@@ -63,12 +64,26 @@ ORDER BY a.ord
 # The batch endpoint: one platform, up to 1,000 accounts.
 BATCH = f"""
 SELECT a.account_id, {_COLS}
-FROM unnest(CAST(%(account_ids)s AS text[])) WITH ORDINALITY AS a(account_id, ord)
+FROM unnest(string_to_array(%(account_ids)s, ' ')) WITH ORDINALITY AS a(account_id, ord)
 JOIN platforms p ON p.id = %(platform_id)s
 LEFT JOIN identities i ON i.platform_id = p.id AND i.account_id = a.account_id
 {_BLOCKS.format(plat="p.id")}
 ORDER BY a.ord
 """  # noqa: S608 (constant SQL; values are bound)
+
+
+def batch_params(platform_id: uuid.UUID, account_ids: list[str], now: datetime) -> dict[str, Any]:
+    """``BATCH``'s parameters. The ids go as one space-separated string (account ids never hold a
+    space: ``validation.ACCOUNT_ID``) that PostgreSQL splits: psycopg's list dumper is Python and
+    cost more per request than everything the endpoint does besides the statement."""
+    return {"platform_id": platform_id, "account_ids": _joined(account_ids), "now": now}
+
+
+def _joined(account_ids: list[str]) -> str:
+    joined = " ".join(account_ids)
+    if joined.count(" ") != len(account_ids) - 1:  # one answer per id, in order, or none at all
+        raise ValueError("an account id holds a space; validate ids before checking them")
+    return joined
 
 
 _Key = tuple[uuid.UUID, str]
@@ -80,7 +95,11 @@ async def _fetch_pairs(keys: list[_Key]) -> list[_Answer]:
     now = clock.now()
     # Once per statement, not per check: the date, and the rules in force.
     today, policy = now.astimezone(clock.VN_TZ).date(), policy_at(now)
-    params = {"platform_ids": [k[0] for k in keys], "account_ids": [k[1] for k in keys], "now": now}
+    params = {
+        "platform_ids": " ".join(str(k[0]) for k in keys),
+        "account_ids": _joined([k[1] for k in keys]),
+        "now": now,
+    }
     return [(row, today, policy) for row in await read_rows(PAIRS, params)]
 
 
@@ -113,9 +132,8 @@ async def check_account(platform_id: uuid.UUID, account_id: str) -> dict[str, An
 async def check_batch(platform_id: uuid.UUID, action: str, account_ids: list[str]) -> list[dict[str, Any]]:
     now = clock.now()
     today, policy = now.astimezone(clock.VN_TZ).date(), policy_at(now)
-    params = {"platform_id": platform_id, "account_ids": account_ids, "now": now}
     out = []
-    for r in await read_rows(BATCH, params):
+    for r in await read_rows(BATCH, batch_params(platform_id, account_ids, now)):
         why = reason(r[1:], today, policy, action)
         out.append({"account_id": r[0], "allowed": why is None, "reason": why})
     return out
