@@ -147,3 +147,43 @@ async def keepalive_load(
 def percentile_ms(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000 if xs else float("nan")
+
+
+def cpu_seconds(pid: int, children: bool = True) -> float:
+    """User + system CPU seconds of a process (and of its live child processes) from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def one(p: int) -> float:
+        try:
+            fields = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    total = one(pid)
+    if children:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = open(f"/proc/{entry}/stat").read()  # noqa: SIM115
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    total += one(int(entry))
+    return total
+
+
+def postgres_cpu_seconds(database: str) -> float:
+    """CPU seconds of the live PostgreSQL backends connected to ``database`` (their process title
+    names it; other work on a shared server is not counted). Backends come and go: take the
+    difference over a run in which the connections stay open."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                title = open(f"/proc/{entry}/cmdline").read()  # noqa: SIM115
+            except OSError:
+                continue
+            if title.startswith("postgres:") and f" {database} " in title:
+                total += cpu_seconds(int(entry), children=False)
+    return total

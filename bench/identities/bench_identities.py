@@ -17,6 +17,7 @@ import asyncio
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -401,16 +402,8 @@ def encrypted_copy(platform_id: uuid.UUID) -> float:
         return BULK_N / (time.perf_counter() - t)
 
 
-def bench_bulk(key: str, platform_id: uuid.UUID) -> None:
-    print(f"\n== bulk ingest: {BULK_N:,} identities over HTTP (validation, encryption, upsert)")
-    app = serve("vncomply.app:create_app", 8194, {}, factory=True)
-    try:
-        t = time.perf_counter()
-        out = asyncio.run(_stream(8194, key, BULK_N))
-        api = time.perf_counter() - t
-        rss = peak_rss_mb(app.pid)
-    finally:
-        stop(app)
+def raw_copy() -> float:
+    """Plaintext COPY of the same rows (no validation, no encryption): rows/s."""
     with psycopg.connect(DSN, autocommit=True) as c:
         c.execute(
             "CREATE UNLOGGED TABLE IF NOT EXISTS bare_bulk (account_id text primary key, "
@@ -429,36 +422,74 @@ def bench_bulk(key: str, platform_id: uuid.UUID) -> None:
                         row.get("national_id"),
                     )
                 )
-        raw = time.perf_counter() - t
-    print(
-        f"vncomply bulk: {BULK_N / api:9,.0f} identities/s ({api:.1f} s; accepted "
-        f"{out['accepted']}, rejected {out['rejected']}); API peak RSS {rss:.0f} MB "
-        "(target < 500 MB)"
-    )
-    print(f"raw COPY     : {BULK_N / raw:9,.0f} rows/s ({raw:.1f} s) — reference, plaintext, no validation")
-    enc = encrypted_copy(platform_id)
-    print(
-        f"encrypted COPY: {enc:9,.0f} rows/s — the encrypted-ingest limit; ratio {BULK_N / api / enc:.2f} "
-        f"(target >= 0.5); load {os.getloadavg()[0]:.2f}"
-    )
-    # One stream is one request, so one API process does its parsing, validation and encryption:
-    # a platform with more cores to spend sends parallel streams (of disjoint accounts).
-    app = serve("vncomply.app:create_app", 8196, {}, factory=True, workers=2)
-    try:
+        return BULK_N / (time.perf_counter() - t)
+
+
+class Bulk:
+    """The HTTP ingest on a running API: one stream (``streams=1``) or several in parallel, each
+    round under fresh account ids (inserts, as a first upload is). Keeps the CPU each part spent."""
+
+    def __init__(self, key: str, port: int, streams: int) -> None:
+        self.key, self.port, self.streams, self.round = key, port, streams, 0
+        self.cpu: list[tuple[float, float, float]] = []  # API, PostgreSQL, client s per 1,000
+
+    def __call__(self, app_pid: int) -> float:
+        self.round += 1
+        each = BULK_N // self.streams
+        before = (common.cpu_seconds(app_pid), common.postgres_cpu_seconds(DB), time.process_time())
         t = time.perf_counter()
 
-        async def two() -> None:
-            half = BULK_N // 2
-            await asyncio.gather(_stream(8196, key, half, "par0_"), _stream(8196, key, half, "par1_"))
+        async def go() -> list[dict[str, object]]:
+            return await asyncio.gather(
+                *(
+                    _stream(self.port, self.key, each, f"s{self.streams}r{self.round}n{i}_")
+                    for i in range(self.streams)
+                )
+            )
 
-        asyncio.run(two())
-        par = time.perf_counter() - t
-    finally:
-        stop(app)
+        outs = asyncio.run(go())
+        took = time.perf_counter() - t
+        assert all(o["rejected"] == 0 for o in outs), outs
+        after = (common.cpu_seconds(app_pid), common.postgres_cpu_seconds(DB), time.process_time())
+        n = each * self.streams
+        self.cpu.append(tuple((a - b) / n * 1000 for a, b in zip(after, before, strict=True)))  # type: ignore[arg-type]
+        return n / took
+
+
+def bench_bulk(key: str, platform_id: uuid.UUID) -> None:
     print(
-        f"two parallel streams, --workers 2: {BULK_N // 2 * 2 / par:9,.0f} identities/s = "
-        f"{api / par:.2f}x one stream ({os.cpu_count()} cores shared with PostgreSQL and the client); "
-        f"{common.load()}"
+        f"\n== bulk ingest: {BULK_N:,} identities over HTTP (validation, encryption, upsert), "
+        f"{common.ROUNDS} interleaved rounds"
+    )
+    one_app = serve("vncomply.app:create_app", 8194, {}, factory=True)
+    # One stream is one request, so one API process does its parsing, validation and encryption:
+    # a platform with more cores to spend sends parallel streams (of disjoint accounts).
+    two_app = serve("vncomply.app:create_app", 8196, {}, factory=True, workers=2)
+    one, two = Bulk(key, 8194, 1), Bulk(key, 8196, 2)
+    try:
+        runs = common.interleaved(
+            {
+                "one stream": lambda: one(one_app.pid),
+                "encrypted COPY": lambda: encrypted_copy(platform_id),
+                "two streams, --workers 2": lambda: two(two_app.pid),
+                "plaintext COPY": raw_copy,
+            }
+        )
+        rss = peak_rss_mb(one_app.pid)
+    finally:
+        stop(one_app)
+        stop(two_app)
+    for name, xs in runs.items():
+        print(f"{name:26s} {series(xs, '9,.0f')} rows/s")
+    for name, b in (("one stream", one), ("two streams", two)):
+        api, pg, me = (statistics.median(c[i] for c in b.cpu) for i in range(3))
+        print(f"CPU per 1,000 identities, {name}: API {api:.3f} s, PostgreSQL {pg:.3f} s, client {me:.3f} s")
+    ratio = common.median_ratio(runs["one stream"], runs["encrypted COPY"])
+    scale = common.median_ratio(runs["two streams, --workers 2"], runs["one stream"])
+    print(
+        f"one stream {ratio:.2f}x the encrypted-ingest limit (target >= 0.5); API peak RSS {rss:.0f} MB "
+        f"(target < 300 MB); two parallel streams {scale:.2f}x one stream on {os.cpu_count()} cores "
+        f"shared with PostgreSQL and the client; {common.load()}"
     )
 
 
