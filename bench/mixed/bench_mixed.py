@@ -79,13 +79,27 @@ def requests(key: str, mixed: bool):  # type: ignore[no-untyped-def]
     return next_request
 
 
-def run(key: str, mixed: bool, seconds: int = SECONDS) -> tuple[dict[str, list[float]], dict[str, int]]:
-    return asyncio.run(common.keepalive_load(PORT, requests(key, mixed), seconds, CONNS))
+Run = tuple[dict[str, list[float]], dict[str, int], tuple[float, float, float]]
+API_PID = 0  # the `vncomply api` supervisor; its workers are its children
 
 
-def report(name: str, latencies: dict[str, list[float]], errors: dict[str, int]) -> float:
+def run(key: str, mixed: bool, seconds: int = SECONDS) -> Run:
+    """One load run: per-kind latencies, errors, and CPU seconds spent (API, PostgreSQL, client)."""
+    before = (common.cpu_seconds(API_PID), common.postgres_cpu_seconds(ident.DB), time.process_time())
+    lat, err = asyncio.run(common.keepalive_load(PORT, requests(key, mixed), seconds, CONNS))
+    after = (common.cpu_seconds(API_PID), common.postgres_cpu_seconds(ident.DB), time.process_time())
+    return lat, err, (after[0] - before[0], after[1] - before[1], after[2] - before[2])
+
+
+def report(
+    name: str, latencies: dict[str, list[float]], errors: dict[str, int], cpu: tuple[float, float, float]
+) -> float:
     total = sum(len(v) for v in latencies.values()) + sum(errors.values())
-    print(f"-- {name}: {total / SECONDS:,.0f} req/s over {SECONDS} s, {CONNS} connections")
+    api, pg, me = (c / max(total, 1) * 1e6 for c in cpu)
+    print(
+        f"-- {name}: {total / SECONDS:,.0f} req/s over {SECONDS} s, {CONNS} connections; CPU per "
+        f"request: API {api:,.0f} µs, PostgreSQL {pg:,.0f} µs, load generator {me:,.0f} µs"
+    )
     for kind in KINDS:
         xs = latencies.get(kind, [])
         if xs or errors.get(kind):
@@ -98,8 +112,10 @@ def report(name: str, latencies: dict[str, list[float]], errors: dict[str, int])
 
 def main() -> None:
     print(f"cpus: {os.cpu_count()}, {common.load()}, database: {ident.DSN}")
+    global API_PID
     _, key = ident.setup_database()
     api = start_api()
+    API_PID = api.pid
     try:
         run(key, True, 3)  # warm-up
         runs = common.interleaved(
@@ -109,7 +125,7 @@ def main() -> None:
         ident.stop(api)
     only = [report("permission only", *r) for r in runs["permission only"]]
     mixed = [report("mixed 90/9/1", *r) for r in runs["mixed 90/9/1"]]
-    errors = sum(sum(e.values()) for rs in runs.values() for _, e in rs)
+    errors = sum(sum(e.values()) for rs in runs.values() for _, e, _ in rs)
     print(
         f"\npermission checks under mixed load: {common.median_ratio(mixed, only):.2f}x the "
         f"permission-only run (median of {len(only)} rounds); errors {errors} (target 0); {common.load()}"
