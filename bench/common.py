@@ -9,6 +9,7 @@ import hmac
 import os
 import time
 
+import aiohttp
 import httpx
 
 SECRET = b"bench-secret"
@@ -72,6 +73,30 @@ async def httpx_sender(port: int, n: int, concurrency: int) -> float:
                     headers={"content-type": "application/json", "webhook-signature": sig},
                 )
                 r.raise_for_status()
+
+        t = time.perf_counter()
+        await asyncio.gather(*(conn() for _ in range(concurrency)))
+        return n / (time.perf_counter() - t)
+
+
+async def aiohttp_sender(port: int, n: int, concurrency: int) -> float:
+    """The same signed POSTs through one bare aiohttp.ClientSession (no outbox, no database): the
+    client the webhook sender uses, without anything of vncomply around it."""
+    todo = iter(range(n))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as c:
+
+        async def conn() -> None:
+            for i in todo:
+                body, sig = _signed(i)
+                async with c.post(
+                    f"http://127.0.0.1:{port}/hook",
+                    data=body,
+                    headers={"content-type": "application/json", "webhook-signature": sig},
+                    allow_redirects=False,
+                ) as r:
+                    await r.read()
+                    r.raise_for_status()
 
         t = time.perf_counter()
         await asyncio.gather(*(conn() for _ in range(concurrency)))
