@@ -30,6 +30,12 @@ def beside(name: str, figure: float, reference: float, unit: str, target: float)
     )
 
 
+def against(name: str, figure: float, reference: float, unit: str) -> None:
+    """One line for a reference that has no target: figure, reference and the ratio."""
+    ratio = figure / reference if reference else float("nan")
+    print(f"{name}: {figure:,.1f} {unit} vs reference {reference:,.1f} {unit} = {ratio:.2f}x ({load()})")
+
+
 def _signed(i: int) -> tuple[bytes, str]:
     body = b'{"id":"%d","type":"takedown.received","data":{}}' % i
     ts = str(int(time.time()))

@@ -265,8 +265,11 @@ def main() -> None:
         f"streams ceiling {result['median_ratio']}x"
     )
     common.beside("webhook delivery vs asyncio streams", rate, result["asyncio_streams_per_s"], "/s", 0.25)
-    common.beside("webhook delivery vs bare aiohttp", rate, result["bare_aiohttp_per_s"], "/s", 1.0)
-    common.beside("webhook delivery vs bare httpx", rate, result["bare_httpx_per_s"], "/s", 1.0)
+    common.against("webhook delivery vs bare aiohttp", rate, result["bare_aiohttp_per_s"], "/s")
+    common.against("webhook delivery vs bare httpx", rate, result["bare_httpx_per_s"], "/s")
+    streams = result["asyncio_streams_per_s"]
+    common.against("bare aiohttp vs asyncio streams", result["bare_aiohttp_per_s"], streams, "/s")
+    common.against("bare httpx vs asyncio streams", result["bare_httpx_per_s"], streams, "/s")
 
 
 if __name__ == "__main__":

@@ -188,7 +188,8 @@ class Sender:
         try:
             async with asyncio.timeout(self.timeout + 1):
                 try:
-                    target = await asyncio.shield(check)
+                    # Shielded: other lanes wait on the same check. Once done, no wrapper needed.
+                    target = check.result() if check.done() else await asyncio.shield(check)
                 except ssrf.UnsafeUrl as exc:
                     return Outcome(job, ok=False, error=f"refused by the SSRF guard: {exc}")
                 status = await self._post(job, target)
