@@ -19,7 +19,7 @@ The medians over ``--rounds`` are printed with the ratios.
     VNCOMPLY_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/vnc_bench_events \
         .venv/bin/alembic upgrade head
     VNCOMPLY_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/vnc_bench_events \
-        .venv/bin/python bench/events/bench_delivery.py --events 10000 --processes 2 --rounds 3
+        .venv/bin/python bench/events/bench_delivery.py --events 10000 --rounds 3 [--processes 2]
 """
 
 from __future__ import annotations
@@ -251,7 +251,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--events", type=int, default=10000, help="deliveries per round (one endpoint)")
     ap.add_argument("--concurrency", type=int, default=50, help="lanes per worker, connections per reference")
-    ap.add_argument("--processes", type=int, default=2, help="worker processes sending")
+    ap.add_argument("--processes", type=int, default=1, help="worker processes sending")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported")
     ap.add_argument("--httpx-requests", type=int, default=2000, help="requests for the slow httpx one")
     ap.add_argument("--latency-ms", type=float, default=0.0, help="receiver delay per request")
