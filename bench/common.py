@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import aiohttp
 import httpx
 
 T = TypeVar("T")
@@ -50,6 +51,12 @@ def beside(name: str, figure: float, reference: float, unit: str, target: float)
         f"{name}: {figure:,.1f} {unit} vs reference {reference:,.1f} {unit} = {ratio:.2f}x "
         f"(target >= {target}x: {met}; {load()})"
     )
+
+
+def against(name: str, figure: float, reference: float, unit: str) -> None:
+    """One line for a reference that has no target: figure, reference and the ratio."""
+    ratio = figure / reference if reference else float("nan")
+    print(f"{name}: {figure:,.1f} {unit} vs reference {reference:,.1f} {unit} = {ratio:.2f}x ({load()})")
 
 
 def _signed(i: int) -> tuple[bytes, str]:
@@ -187,3 +194,27 @@ def postgres_cpu_seconds(database: str) -> float:
             if title.startswith("postgres:") and f" {database} " in title:
                 total += cpu_seconds(int(entry), children=False)
     return total
+
+
+async def aiohttp_sender(port: int, n: int, concurrency: int) -> float:
+    """The same signed POSTs through one bare aiohttp.ClientSession (no outbox, no database): the
+    client the webhook sender uses, without anything of vncomply around it."""
+    todo = iter(range(n))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as c:
+
+        async def conn() -> None:
+            for i in todo:
+                body, sig = _signed(i)
+                async with c.post(
+                    f"http://127.0.0.1:{port}/hook",
+                    data=body,
+                    headers={"content-type": "application/json", "webhook-signature": sig},
+                    allow_redirects=False,
+                ) as r:
+                    await r.read()
+                    r.raise_for_status()
+
+        t = time.perf_counter()
+        await asyncio.gather(*(conn() for _ in range(concurrency)))
+        return n / (time.perf_counter() - t)
