@@ -106,6 +106,17 @@ def _reset_clock() -> Iterator[None]:
 
 
 @pytest.fixture
+def server_dir() -> Iterator[Path]:
+    """A directory for an embedded server's data, outside pytest's temp root: when we are root the
+    server runs as an unprivileged user who needs search access to every ancestor, and any other
+    pytest run on the machine resets that root to 0700 when it starts (hiding a live server's data
+    directory from it mid-test). Removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix="vncomply-test-server-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
 async def db_connection(test_database: str) -> AsyncIterator[object]:
     from sqlalchemy.ext.asyncio import create_async_engine
 

@@ -92,8 +92,8 @@ def _libpq_url(server: EmbeddedServer) -> str:
     return server.url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-def test_postgres_starts_persists_and_stops_cleanly(tmp_path: Path) -> None:
-    data_dir = tmp_path / "pg"
+def test_postgres_starts_persists_and_stops_cleanly(server_dir: Path) -> None:
+    data_dir = server_dir / "pg"
 
     server = start_postgres(data_dir)
     try:
@@ -130,9 +130,9 @@ def test_postgres_starts_persists_and_stops_cleanly(tmp_path: Path) -> None:
     assert _processes_mentioning(str(data_dir)) == []
 
 
-def test_postgres_recovers_from_a_server_left_running(tmp_path: Path) -> None:
+def test_postgres_recovers_from_a_server_left_running(server_dir: Path) -> None:
     """A run killed with -9 leaves the postmaster running (it has its own session)."""
-    data_dir = tmp_path / "pg"
+    data_dir = server_dir / "pg"
     orphan = start_postgres(data_dir)
     orphan_pid = orphan.pid
     # Simulate the owning process vanishing: forget the handle without stopping it.
@@ -150,8 +150,8 @@ def test_postgres_recovers_from_a_server_left_running(tmp_path: Path) -> None:
     assert _processes_mentioning(str(data_dir)) == []
 
 
-def test_redis_starts_persists_and_stops_cleanly(tmp_path: Path) -> None:
-    data_dir = tmp_path / "redis"
+def test_redis_starts_persists_and_stops_cleanly(server_dir: Path) -> None:
+    data_dir = server_dir / "redis"
 
     server = start_redis(data_dir)
     try:
@@ -181,15 +181,15 @@ def test_redis_starts_persists_and_stops_cleanly(tmp_path: Path) -> None:
     assert _redis_servers_in(data_dir) == []
 
 
-def test_embedded_services_stops_both_on_exception(tmp_path: Path) -> None:
+def test_embedded_services_stops_both_on_exception(server_dir: Path) -> None:
     pids: list[int] = []
 
     def use_then_fail() -> None:
-        with embedded_services(tmp_path) as (db, rd):
+        with embedded_services(server_dir) as (db, rd):
             assert db.startswith("postgresql+psycopg://")
             assert rd.startswith("redis://")
-            pids.extend(_processes_mentioning(str(tmp_path / "pg")))
-            pids.extend(_redis_servers_in(tmp_path / "redis"))
+            pids.extend(_processes_mentioning(str(server_dir / "pg")))
+            pids.extend(_redis_servers_in(server_dir / "redis"))
             assert len(pids) == 2
             raise RuntimeError("boom")
 
@@ -234,10 +234,10 @@ SUPERVISOR_SCRIPT = textwrap.dedent(
 )
 
 
-def _start_supervisor(tmp_path: Path, mode: str = "") -> subprocess.Popen[str]:
+def _start_supervisor(server_dir: Path, mode: str = "") -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     return subprocess.Popen(
-        [sys.executable, "-c", SUPERVISOR_SCRIPT, str(tmp_path), mode],
+        [sys.executable, "-c", SUPERVISOR_SCRIPT, str(server_dir), mode],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -245,17 +245,17 @@ def _start_supervisor(tmp_path: Path, mode: str = "") -> subprocess.Popen[str]:
     )
 
 
-def _child_pids(tmp_path: Path, names: list[str]) -> list[int]:
-    assert _wait_until(lambda: all((tmp_path / n).exists() for n in names), 20)
+def _child_pids(server_dir: Path, names: list[str]) -> list[int]:
+    assert _wait_until(lambda: all((server_dir / n).exists() for n in names), 20)
     # the file may exist but be empty for an instant
-    assert _wait_until(lambda: all((tmp_path / n).read_text() for n in names), 5)
-    return [int(p) for n in names for p in (tmp_path / n).read_text().split()]
+    assert _wait_until(lambda: all((server_dir / n).read_text() for n in names), 5)
+    return [int(p) for n in names for p in (server_dir / n).read_text().split()]
 
 
-def test_supervisor_stops_children_and_grandchildren_on_sigint(tmp_path: Path) -> None:
-    sup = _start_supervisor(tmp_path)
+def test_supervisor_stops_children_and_grandchildren_on_sigint(server_dir: Path) -> None:
+    sup = _start_supervisor(server_dir)
     try:
-        pids = _child_pids(tmp_path, ["sleeper", "spawner"])
+        pids = _child_pids(server_dir, ["sleeper", "spawner"])
         assert len(pids) == 3
         assert all(_alive(p) for p in pids)
         sup.send_signal(signal.SIGINT)
@@ -269,10 +269,10 @@ def test_supervisor_stops_children_and_grandchildren_on_sigint(tmp_path: Path) -
     assert _wait_until(lambda: not any(_alive(p) for p in pids), 5)
 
 
-def test_supervisor_kills_children_that_ignore_sigterm(tmp_path: Path) -> None:
-    sup = _start_supervisor(tmp_path, "stubborn")
+def test_supervisor_kills_children_that_ignore_sigterm(server_dir: Path) -> None:
+    sup = _start_supervisor(server_dir, "stubborn")
     try:
-        pids = _child_pids(tmp_path, ["sleeper", "spawner", "stubborn"])
+        pids = _child_pids(server_dir, ["sleeper", "spawner", "stubborn"])
         sup.send_signal(signal.SIGTERM)
         out, _ = sup.communicate(timeout=30)
     finally:
@@ -283,10 +283,10 @@ def test_supervisor_kills_children_that_ignore_sigterm(tmp_path: Path) -> None:
     assert _wait_until(lambda: not any(_alive(p) for p in pids), 5)
 
 
-def test_supervisor_stops_everything_when_a_child_dies(tmp_path: Path) -> None:
-    sup = _start_supervisor(tmp_path, "crash")
+def test_supervisor_stops_everything_when_a_child_dies(server_dir: Path) -> None:
+    sup = _start_supervisor(server_dir, "crash")
     try:
-        pids = _child_pids(tmp_path, ["sleeper", "spawner"])
+        pids = _child_pids(server_dir, ["sleeper", "spawner"])
         out, _ = sup.communicate(timeout=30)
     finally:
         if sup.poll() is None:

@@ -218,30 +218,30 @@ def _run_once(cwd: Path, log: Path) -> tuple[str, list[str]]:
         _kill_leftovers(snapshot or _ours(proc.pid, str(cwd)))
 
 
-def test_up_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    log = tmp_path / "up.log"
-    first = _run_once(tmp_path, log)
-    assert (tmp_path / ".vncomply" / "admin-key").stat().st_mode & 0o777 == 0o600
+def test_up_serves_and_ctrl_c_stops_everything(server_dir: Path) -> None:
+    log = server_dir / "up.log"
+    first = _run_once(server_dir, log)
+    assert (server_dir / ".vncomply" / "admin-key").stat().st_mode & 0o777 == 0o600
     # A second `up` keeps the data: same database, same admin key, shown again; and the same
     # ports, so the export lines copied from the first run into another shell still work.
-    second = _run_once(tmp_path, log)
+    second = _run_once(server_dir, log)
     assert second == first
     assert len(first[1]) == 4  # DATABASE and REDIS, in the starting and the ready banner
 
 
-def test_a_second_up_refuses_and_leaves_the_running_one_alone(tmp_path: Path) -> None:
+def test_a_second_up_refuses_and_leaves_the_running_one_alone(server_dir: Path) -> None:
     """A second `make run` in the same folder: it exits at once, pointing at the running instance
     (docs URL, export lines, how to stop it), and the first keeps its database."""
-    log = tmp_path / "up.log"
+    log = server_dir / "up.log"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = _start(tmp_path, port, log)
+    proc = _start(server_dir, port, log)
     snapshot: dict[int, str] = {}
     try:
         _wait_ready(proc, base, log)
-        snapshot = _every_process(proc, tmp_path)
+        snapshot = _every_process(proc, server_dir)
         other = free_port()  # a free port of its own: the lock refuses it, not the port check
-        code, out, err = _up_that_should_refuse(tmp_path, other)
+        code, out, err = _up_that_should_refuse(server_dir, other)
         assert code != 0, out
         assert f"vncomply is already running from .vncomply/ (pid {proc.pid})" in err, err
         assert "nothing was started, stopped or migrated" in err
@@ -261,25 +261,25 @@ def test_a_second_up_refuses_and_leaves_the_running_one_alone(tmp_path: Path) ->
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{other}/healthz", timeout=2)
 
-        _stop(proc, tmp_path, snapshot, log)
+        _stop(proc, server_dir, snapshot, log)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        _kill_leftovers(snapshot or _ours(proc.pid, str(tmp_path)))
+        _kill_leftovers(snapshot or _ours(proc.pid, str(server_dir)))
 
 
-def test_up_refuses_a_taken_port_before_starting_any_server(tmp_path: Path) -> None:
+def test_up_refuses_a_taken_port_before_starting_any_server(server_dir: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        code, out, err = _up_that_should_refuse(tmp_path, port)
-    leftovers = _ours(None, str(tmp_path))
+        code, out, err = _up_that_should_refuse(server_dir, port)
+    leftovers = _ours(None, str(server_dir))
     _kill_leftovers(leftovers)
     assert code != 0, out
     assert f"port {port} on 127.0.0.1 is already in use" in err, err
     assert "--port" in err
-    assert not (tmp_path / ".vncomply" / "pg").exists()  # no server was started
+    assert not (server_dir / ".vncomply" / "pg").exists()  # no server was started
     assert leftovers == {}
-    assert not (tmp_path / ".vncomply" / "up.json").exists()
+    assert not (server_dir / ".vncomply" / "up.json").exists()

@@ -29,7 +29,7 @@ from typing import Any
 os.environ.setdefault("VNCOMPLY_WEBHOOK_ALLOW_PRIVATE", "127.0.0.1/32")
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_delivery import setup  # noqa: E402
+from bench_delivery import setup
 
 
 def _receiver(port_q: Any, ids: Any, answered: Any, latency: float) -> None:

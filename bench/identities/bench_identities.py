@@ -17,6 +17,7 @@ import asyncio
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -29,6 +30,9 @@ import orjson
 import psycopg
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+import common  # noqa: E402  (bench/common.py)
+
 ROOT = HERE.parents[1]
 BIN = Path(sys.executable).parent
 PG = os.environ.get("VNCOMPLY_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -129,7 +133,12 @@ asyncio.run(main())
 
 
 def serve(
-    target: str, port: int, extra_env: dict[str, str], app_dir: Path | None = None, factory: bool = False
+    target: str,
+    port: int,
+    extra_env: dict[str, str],
+    app_dir: Path | None = None,
+    factory: bool = False,
+    workers: int = 1,
 ) -> subprocess.Popen[bytes]:
     cmd = [
         str(BIN / "uvicorn"),
@@ -137,7 +146,7 @@ def serve(
         "--port",
         str(port),
         "--workers",
-        "1",
+        str(workers),
         "--loop",
         "uvloop",
         "--http",
@@ -172,12 +181,14 @@ def peak_rss_mb(pid: int) -> float:
     return int(m.group(1)) / 1024 if m else float("nan")
 
 
-def wrk(port: int, script: str, key: str, seconds: int = SECONDS) -> dict[str, float]:
+def wrk(
+    port: int, script: str, key: str, seconds: int = SECONDS, conns: int | None = None
+) -> dict[str, float]:
     out = subprocess.run(
         [
             "wrk",
             "-t1",
-            f"-c{CONNS}",
+            f"-c{conns or CONNS}",
             f"-d{seconds}s",
             "--latency",
             "-s",
@@ -207,41 +218,43 @@ def wrk(port: int, script: str, key: str, seconds: int = SECONDS) -> dict[str, f
 
 
 def bench_permission(platform_id: uuid.UUID, key: str) -> None:
-    print(f"\n== permission check: {N:,} identities, random ids, wrk -t1 -c{CONNS} -d{SECONDS}s")
-    bare = serve("bare_app:app", 8191, {"BENCH_DSN": DSN, "BENCH_PLATFORM": str(platform_id)}, app_dir=HERE)
+    print(
+        f"\n== permission check: {N:,} identities, random ids, wrk -t1 -c{CONNS} -d{SECONDS}s, "
+        f"{common.ROUNDS} interleaved rounds"
+    )
+    servers = [
+        serve("bare_app:app", 8191, {"BENCH_DSN": DSN, "BENCH_PLATFORM": str(platform_id)}, app_dir=HERE),
+        serve("const_app:app", 8190, {}, app_dir=HERE),
+        serve("vncomply.app:create_app", 8192, {}, factory=True),
+    ]
     try:
-        wrk(8191, "perm.lua", key, 3)  # warm-up
-        ref = wrk(8191, "perm.lua", key)
-    finally:
-        stop(bare)
-    const = serve("const_app:app", 8190, {}, app_dir=HERE)
-    try:
-        wrk(8190, "perm.lua", key, 3)
-        ceiling = wrk(8190, "perm.lua", key)
-    finally:
-        stop(const)
-    app = serve("vncomply.app:create_app", 8192, {}, factory=True)
-    try:
-        wrk(8192, "perm.lua", key, 3)
+        for port in (8191, 8190, 8192):
+            wrk(port, "perm.lua", key, 3)  # warm-up
         before = coalescing(8192)
-        got = wrk(8192, "perm.lua", key)
+        runs = common.interleaved(
+            {
+                "bare ASGI + psycopg pool": lambda: wrk(8191, "perm.lua", key),
+                "vncomply GET permissions": lambda: wrk(8192, "perm.lua", key),
+                "constant-response ASGI": lambda: wrk(8190, "perm.lua", key),
+            }
+        )
         after = coalescing(8192)
     finally:
-        stop(app)
-    rows = (
-        ("constant-response ASGI", ceiling),
-        ("bare ASGI + psycopg pool", ref),
-        ("vncomply GET permissions", got),
-    )
-    for name, r in rows:
+        for proc in servers:
+            stop(proc)
+    for name, rs in runs.items():
         print(
-            f"{name:28s} {r['rps']:9.0f} req/s  p50 {r['p50']:6.2f} ms  p99 {r['p99']:6.2f} ms"
-            f"  non-2xx {r['errors']:.0f}"
+            f"{name:28s} req/s {series([r['rps'] for r in rs], '7.0f')}  "
+            f"p99 ms {series([r['p99'] for r in rs], '6.2f')}  non-2xx {sum(r['errors'] for r in rs):.0f}"
         )
+    got, ref = runs["vncomply GET permissions"], runs["bare ASGI + psycopg pool"]
+    ceiling = runs["constant-response ASGI"]
+    rps = common.median_ratio([r["rps"] for r in got], [r["rps"] for r in ref])
+    p99 = common.median_ratio([r["p99"] for r in got], [r["p99"] for r in ref])
+    top = common.median_ratio([r["rps"] for r in got], [r["rps"] for r in ceiling])
     print(
-        f"ratio throughput {got['rps'] / ref['rps']:.2f} (target >= 0.9), "
-        f"p99 {got['p99'] / ref['p99']:.2f} x reference (target <= 2); "
-        f"{got['rps'] / ceiling['rps']:.2f} x the constant-response ceiling; load {os.getloadavg()[0]:.2f}"
+        f"median ratios: throughput {rps:.2f}x the bare lookup (target >= 1.5), p99 {p99:.2f}x "
+        f"(target <= 1.5); {top:.2f}x the constant-response ceiling; {common.load()}"
     )
     served, handed_on, statements, checks = (a - b for a, b in zip(after, before, strict=True))
     print(
@@ -249,6 +262,10 @@ def bench_permission(platform_id: uuid.UUID, key: str) -> None:
         f"{checks:.0f} checks in {statements:.0f} statements "
         f"({checks / max(statements, 1):.1f} per statement)"
     )
+
+
+def series(xs: list[float], fmt: str) -> str:
+    return " ".join(format(x, fmt) for x in xs)
 
 
 def coalescing(port: int) -> tuple[float, float, float, float]:
@@ -272,7 +289,7 @@ async def _raw_batch(platform_id: uuid.UUID, conns: int, seconds: int) -> float:
     import random
     from datetime import UTC, datetime
 
-    from vncomply.identities.permissions import BATCH
+    from vncomply.identities.permissions import BATCH, batch_params
 
     stop_at = time.perf_counter() + seconds
     done = 0
@@ -282,7 +299,7 @@ async def _raw_batch(platform_id: uuid.UUID, conns: int, seconds: int) -> float:
         async with await psycopg.AsyncConnection.connect(DSN, autocommit=True) as c:
             while time.perf_counter() < stop_at:
                 ids = [f"acc{random.randint(1, N)}" for _ in range(1000)]
-                params = {"platform_id": platform_id, "account_ids": ids, "now": datetime.now(UTC)}
+                params = batch_params(platform_id, ids, datetime.now(UTC))
                 await (await c.execute(BATCH, params, prepare=True)).fetchall()
                 done += 1
 
@@ -291,24 +308,25 @@ async def _raw_batch(platform_id: uuid.UUID, conns: int, seconds: int) -> float:
 
 
 def bench_batch(key: str, platform_id: uuid.UUID) -> None:
-    print(f"\n== batch check: 1,000 ids per request, wrk -t1 -c8 -d{SECONDS}s")
+    print(
+        f"\n== batch check: 1,000 ids per request, wrk -t1 -c8 -d{SECONDS}s, "
+        f"{common.ROUNDS} interleaved rounds"
+    )
     app = serve("vncomply.app:create_app", 8193, {}, factory=True)
     try:
-        global CONNS
-        saved, CONNS = CONNS, 8
-        wrk(8193, "batch.lua", key, 3)
-        r = wrk(8193, "batch.lua", key)
-        CONNS = saved
+        wrk(8193, "batch.lua", key, 3, conns=8)
+        runs = common.interleaved(
+            {
+                "raw": lambda: asyncio.run(_raw_batch(platform_id, 8, SECONDS)),
+                "http": lambda: wrk(8193, "batch.lua", key, conns=8)["rps"],
+            }
+        )
     finally:
         stop(app)
-    raw = asyncio.run(_raw_batch(platform_id, 8, SECONDS))
+    print(f"vncomply, decisions/s:            {' '.join(f'{r * 1000:9,.0f}' for r in runs['http'])}")
+    print(f"raw BATCH on psycopg (8 conns):   {' '.join(f'{r * 1000:9,.0f}' for r in runs['raw'])}")
     print(
-        f"{r['rps']:.1f} req/s = {r['rps'] * 1000:,.0f} decisions/s; "
-        f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, non-2xx {r['errors']:.0f}"
-    )
-    print(
-        f"raw BATCH on psycopg, 8 connections: {raw * 1000:,.0f} decisions/s; ratio "
-        f"{r['rps'] / raw:.2f} (target >= 0.8); load {os.getloadavg()[0]:.2f}"
+        f"median ratio {common.median_ratio(runs['http'], runs['raw']):.2f} (target >= 0.8); {common.load()}"
     )
 
 
@@ -329,10 +347,10 @@ def ndjson_rows(n: int) -> list[dict[str, object]]:
     return rows
 
 
-async def _stream(port: int, key: str, n: int) -> dict[str, object]:
+async def _stream(port: int, key: str, n: int, prefix: str = "bulk") -> dict[str, object]:
     async def body():  # generated while sending: the client holds no more than the server does
         batch = []
-        for row in ndjson_rows_iter(n):
+        for row in ndjson_rows_iter(n, prefix):
             batch.append(orjson.dumps(row))
             if len(batch) == 1000:
                 yield b"\n".join(batch) + b"\n"
@@ -350,11 +368,11 @@ async def _stream(port: int, key: str, n: int) -> dict[str, object]:
         return dict(r.json())
 
 
-def ndjson_rows_iter(n: int):
+def ndjson_rows_iter(n: int, prefix: str = "bulk"):
     step = 10_000
     for start in range(0, n, step):
         for row in ndjson_rows(min(step, n - start)):
-            row["account_id"] = f"bulk{start}_{row['account_id']}"
+            row["account_id"] = f"{prefix}{start}_{row['account_id']}"
             yield row
 
 
@@ -384,16 +402,8 @@ def encrypted_copy(platform_id: uuid.UUID) -> float:
         return BULK_N / (time.perf_counter() - t)
 
 
-def bench_bulk(key: str, platform_id: uuid.UUID) -> None:
-    print(f"\n== bulk ingest: {BULK_N:,} identities over HTTP (validation, encryption, upsert)")
-    app = serve("vncomply.app:create_app", 8194, {}, factory=True)
-    try:
-        t = time.perf_counter()
-        out = asyncio.run(_stream(8194, key, BULK_N))
-        api = time.perf_counter() - t
-        rss = peak_rss_mb(app.pid)
-    finally:
-        stop(app)
+def raw_copy() -> float:
+    """Plaintext COPY of the same rows (no validation, no encryption): rows/s."""
     with psycopg.connect(DSN, autocommit=True) as c:
         c.execute(
             "CREATE UNLOGGED TABLE IF NOT EXISTS bare_bulk (account_id text primary key, "
@@ -412,17 +422,74 @@ def bench_bulk(key: str, platform_id: uuid.UUID) -> None:
                         row.get("national_id"),
                     )
                 )
-        raw = time.perf_counter() - t
+        return BULK_N / (time.perf_counter() - t)
+
+
+class Bulk:
+    """The HTTP ingest on a running API: one stream (``streams=1``) or several in parallel, each
+    round under fresh account ids (inserts, as a first upload is). Keeps the CPU each part spent."""
+
+    def __init__(self, key: str, port: int, streams: int) -> None:
+        self.key, self.port, self.streams, self.round = key, port, streams, 0
+        self.cpu: list[tuple[float, float, float]] = []  # API, PostgreSQL, client s per 1,000
+
+    def __call__(self, app_pid: int) -> float:
+        self.round += 1
+        each = BULK_N // self.streams
+        before = (common.cpu_seconds(app_pid), common.postgres_cpu_seconds(DB), time.process_time())
+        t = time.perf_counter()
+
+        async def go() -> list[dict[str, object]]:
+            return await asyncio.gather(
+                *(
+                    _stream(self.port, self.key, each, f"s{self.streams}r{self.round}n{i}_")
+                    for i in range(self.streams)
+                )
+            )
+
+        outs = asyncio.run(go())
+        took = time.perf_counter() - t
+        assert all(o["rejected"] == 0 for o in outs), outs
+        after = (common.cpu_seconds(app_pid), common.postgres_cpu_seconds(DB), time.process_time())
+        n = each * self.streams
+        self.cpu.append(tuple((a - b) / n * 1000 for a, b in zip(after, before, strict=True)))  # type: ignore[arg-type]
+        return n / took
+
+
+def bench_bulk(key: str, platform_id: uuid.UUID) -> None:
     print(
-        f"vncomply bulk: {BULK_N / api:9,.0f} identities/s ({api:.1f} s; accepted "
-        f"{out['accepted']}, rejected {out['rejected']}); API peak RSS {rss:.0f} MB "
-        "(target < 500 MB)"
+        f"\n== bulk ingest: {BULK_N:,} identities over HTTP (validation, encryption, upsert), "
+        f"{common.ROUNDS} interleaved rounds"
     )
-    print(f"raw COPY     : {BULK_N / raw:9,.0f} rows/s ({raw:.1f} s) — reference, plaintext, no validation")
-    enc = encrypted_copy(platform_id)
+    one_app = serve("vncomply.app:create_app", 8194, {}, factory=True)
+    # One stream is one request, so one API process does its parsing, validation and encryption:
+    # a platform with more cores to spend sends parallel streams (of disjoint accounts).
+    two_app = serve("vncomply.app:create_app", 8196, {}, factory=True, workers=2)
+    one, two = Bulk(key, 8194, 1), Bulk(key, 8196, 2)
+    try:
+        runs = common.interleaved(
+            {
+                "one stream": lambda: one(one_app.pid),
+                "encrypted COPY": lambda: encrypted_copy(platform_id),
+                "two streams, --workers 2": lambda: two(two_app.pid),
+                "plaintext COPY": raw_copy,
+            }
+        )
+        rss = peak_rss_mb(one_app.pid)
+    finally:
+        stop(one_app)
+        stop(two_app)
+    for name, xs in runs.items():
+        print(f"{name:26s} {series(xs, '9,.0f')} rows/s")
+    for name, b in (("one stream", one), ("two streams", two)):
+        api, pg, me = (statistics.median(c[i] for c in b.cpu) for i in range(3))
+        print(f"CPU per 1,000 identities, {name}: API {api:.3f} s, PostgreSQL {pg:.3f} s, client {me:.3f} s")
+    ratio = common.median_ratio(runs["one stream"], runs["encrypted COPY"])
+    scale = common.median_ratio(runs["two streams, --workers 2"], runs["one stream"])
     print(
-        f"encrypted COPY: {enc:9,.0f} rows/s — the encrypted-ingest limit; ratio {BULK_N / api / enc:.2f} "
-        f"(target >= 0.5); load {os.getloadavg()[0]:.2f}"
+        f"one stream {ratio:.2f}x the encrypted-ingest limit (target >= 0.5); API peak RSS {rss:.0f} MB "
+        f"(target < 300 MB); two parallel streams {scale:.2f}x one stream on {os.cpu_count()} cores "
+        f"shared with PostgreSQL and the client; {common.load()}"
     )
 
 

@@ -90,7 +90,11 @@ class Settings(BaseSettings):
     # The NDJSON bulk stream's own caps (it is exempt from max_body_bytes): ~430 bytes a line.
     bulk_max_bytes: int = Field(default=2 * 1024**3, ge=1024)
     bulk_max_lines: int = Field(default=5_000_000, ge=1)
-    db_pool_size: int = Field(default=10, ge=1)
+    # Connections a process keeps. Beyond it, SQLAlchemy opens overflow connections and closes
+    # them again as soon as they are returned while the pool is full: under load that was a
+    # connect and a PostgreSQL backend start per request (the identity upsert's profile showed
+    # them), so the pool covers a process's usual concurrency and overflow only bursts.
+    db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     # The permission check's own pool (plain psycopg, prepared statements): per API process.
     db_read_pool_size: int = Field(default=10, ge=1)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hmac
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,13 +34,22 @@ class Receiver:
     hang: bool = False
     # Called with the request's number (1, 2, …) before answering, in the server's thread.
     on_request: Callable[[int], None] | None = None
+    # The answer's body; a content-length to declare instead of its length (more than is sent: the
+    # receiver then sends the body and hangs); a Location header (for a 3xx).
+    body: bytes = b"ok"
+    declared_length: int | None = None
+    location: str | None = None
+    # Where to listen (any 127/8 address works on loopback), HTTP/1.1 keep-alive, TLS.
+    host: str = "127.0.0.1"
+    keep_alive: bool = False
+    tls: ssl.SSLContext | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     release: threading.Event = field(default_factory=threading.Event)
     arrived: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}/hook"
 
     def next_status(self) -> int:
         with self.lock:
@@ -50,6 +60,8 @@ class Receiver:
 
 def _start(rec: Receiver) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if rec.keep_alive else "HTTP/1.0"
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             with rec.lock:
@@ -65,15 +77,26 @@ def _start(rec: Receiver) -> ThreadingHTTPServer:
                 return
             status = rec.next_status()
             self.send_response(status)
-            self.send_header("content-length", "2")
+            length = len(rec.body) if rec.declared_length is None else rec.declared_length
+            self.send_header("content-length", str(length))
+            if rec.location is not None:
+                self.send_header("location", rec.location)
             self.end_headers()
-            self.wfile.write(b"ok")
+            try:
+                self.wfile.write(rec.body)
+                self.wfile.flush()
+            except OSError:  # the client hung up mid-body (the sender's response cap)
+                return
+            if length > len(rec.body):
+                rec.release.wait()
 
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer((rec.host, rec.port), Handler)
     server.daemon_threads = True  # a hanging handler must not hold up teardown
+    if rec.tls is not None:
+        server.socket = rec.tls.wrap_socket(server.socket, server_side=True)
     rec.port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
@@ -81,7 +104,8 @@ def _start(rec: Receiver) -> ThreadingHTTPServer:
 
 @pytest.fixture
 def receivers() -> Iterator[Callable[..., Receiver]]:
-    """Start as many receivers as a test needs: ``receivers(hang=True)``."""
+    """Start as many receivers as a test needs: ``receivers(hang=True)``; ``port=`` and ``host=``
+    choose where it listens."""
     started: list[tuple[Receiver, ThreadingHTTPServer]] = []
 
     def make(**kw: Any) -> Receiver:

@@ -180,3 +180,21 @@ async def test_claim_shares_a_batch_between_platforms_round_robin(
     assert per_platform == {a.platform_id: 4, b.platform_id: 4, c.platform_id: 2}
     # Interleaved: the first three jobs are one of each platform.
     assert len({owner[j.delivery_id] for j in jobs[:3]}) == 3
+
+
+async def test_one_tick_drains_more_than_one_fan_out(
+    client, db: AsyncSession, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+):
+    """A tick fans out again when its deliveries run out while the outbox still has events, so a
+    tick every ~2 s does not cap delivery at one fan-out batch per tick."""
+    monkeypatch.setattr(delivery, "FANOUT_BATCH", 2)
+    keys = await platform_keys(db)
+    ep_id, _ = await endpoint(client, keys, receiver.url)
+    await emit(db, keys.platform_id, 7)
+    stats = await delivery.run_cycle(claim_batch=3)
+    assert (stats.fanned_out, stats.delivered) == (7, 7)
+    assert len(receiver.requests) == 7
+    assert {d["status"] for d in await deliveries(client, keys, ep_id)} == {"delivered"}
+    # Bounded as before: at most max_batches claims per tick.
+    await emit(db, keys.platform_id, 7)
+    assert (await delivery.run_cycle(max_batches=2, claim_batch=3)).delivered == 4

@@ -123,10 +123,12 @@ def test_kill_9_mid_sweep_loses_and_doubles_nothing(make_stack: StackFactory) ->
 def test_kill_9_mid_delivery_loses_nothing_and_bounds_duplicates(make_stack: StackFactory) -> None:
     # A slow receiver (0.5 s a request) and 150 events: three rounds of the 50 lanes. A short
     # delivery timeout keeps the claim's leases (sized from it) short, so the rows the kill leaves
-    # `delivering` come due again within a minute.
+    # `delivering` come due again within a minute; 2 s leaves the receiver's answers room on a busy
+    # machine (at 1 s, a loaded run timed answers out: each is a retry, i.e. a duplicate that the
+    # kill did not cause, and a backoff of 5 then 30 s before it is recorded).
     with (
         receiving(delay=0.5) as rec,
-        make_stack(sweep_interval_seconds="1", webhook_timeout_seconds="1") as s,
+        make_stack(sweep_interval_seconds="1", webhook_timeout_seconds="2") as s,
     ):
         port = free_port()
         s.procs.api(port)
@@ -155,7 +157,7 @@ def test_kill_9_mid_delivery_loses_nothing_and_bounds_duplicates(make_stack: Sta
         wait_for(
             "every delivery to be recorded",
             lambda: s.one("SELECT count(*) FROM webhook_deliveries WHERE status <> 'delivered'") == 0,
-            30,
+            90,
         )
         recovered = time.monotonic() - killed_at
         ids = rec.ids()

@@ -71,8 +71,8 @@ def _failures() -> float:
     return float(REDIS_FAILURES.labels("rate_limit")._value.get())
 
 
-async def test_rate_limits_come_back_after_a_real_redis_restart(client, db, monkeypatch, tmp_path: Path):
-    server = RedisProcess(tmp_path / "redis")
+async def test_rate_limits_come_back_after_a_real_redis_restart(client, db, monkeypatch, server_dir: Path):
+    server = RedisProcess(server_dir / "redis")
     server.start()
     try:
         await redis_client.close_redis()

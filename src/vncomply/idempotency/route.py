@@ -26,7 +26,7 @@ import orjson
 from fastapi import Depends, Request
 from fastapi.params import Depends as DependsParam
 from fastapi.routing import APIRoute
-from sqlalchemy import delete, select, text
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from starlette.responses import Response
@@ -35,7 +35,7 @@ from vncomply.auth.deps import authenticated
 from vncomply.idempotency import service
 from vncomply.idempotency.models import IdempotencyRecord
 from vncomply.kit import clock
-from vncomply.kit.db import SessionDep, undo_if_after_commit_fails
+from vncomply.kit.db import SessionDep, compiled_once, undo_if_after_commit_fails
 from vncomply.kit.errors import Conflict, DomainError, InvalidInput
 from vncomply.kit.principal import Principal
 
@@ -43,6 +43,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 HEADER = "Idempotency-Key"
 LOCK_TIMEOUT_MS = 200
 _KEY_OK = re.compile(r"^[\x21-\x7e]{1,200}$")
+# The claim: a row if this request is the first with its key (kit.db.compiled_once: ON CONFLICT).
+_CLAIM = compiled_once(
+    insert(IdempotencyRecord)
+    .values(
+        key_id=bindparam("key_id"),
+        idem_key=bindparam("idem_key"),
+        request_hash=bindparam("request_hash"),
+        state="in_progress",
+        created_at=bindparam("now"),
+    )
+    .on_conflict_do_nothing()
+    .returning(IdempotencyRecord.key_id)
+)
 
 
 SECRET_SHOWN = "secret_shown"  # noqa: S105 - a field name, not a secret
@@ -117,16 +130,8 @@ async def claim(
             )
             claimed = (
                 await session.execute(
-                    insert(IdempotencyRecord)
-                    .values(
-                        key_id=principal.key_id,
-                        idem_key=idem_key,
-                        request_hash=digest,
-                        state="in_progress",
-                        created_at=now,
-                    )
-                    .on_conflict_do_nothing()
-                    .returning(IdempotencyRecord.key_id)
+                    _CLAIM,
+                    {"key_id": principal.key_id, "idem_key": idem_key, "request_hash": digest, "now": now},
                 )
             ).first()
             await session.execute(text("SET LOCAL lock_timeout = 0"))

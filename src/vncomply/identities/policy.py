@@ -51,35 +51,52 @@ def policy_at(now: datetime) -> Policy:
     return found
 
 
-def reasons(row: Sequence[Any], now: datetime, today: date, policy: Policy) -> dict[str, str | None]:
+def reasons(row: Sequence[Any], today: date, policy: Policy) -> dict[str, str | None]:
     """Per action, why it is denied (None: allowed). ``row`` is the permission statement's columns:
     status, minor_until, has_guardian, has_national_id, commercial_livestreamer, locked,
-    blocked_until, contact_filed_at."""
+    blocked_until, filed (the platform's contact point filed by the statement's "now"); ``today``
+    is that "now" in Vietnam."""
+    facts = _facts(row, today)
+    return {action: _decide(action, facts, policy) for action in ACTIONS}
+
+
+def reason(row: Sequence[Any], today: date, policy: Policy, action: str) -> str | None:
+    """``reasons(...)[action]`` without deciding the other actions (the batch check asks one)."""
+    return _decide(action, _facts(row, today), policy)
+
+
+# What the rules read from a row: status, why identity-needing actions are denied, the block, a
+# minor without a guardian, the contact point not yet filed, a commercial livestreamer with an ID.
+_Facts = tuple[Any, str | None, str | None, bool, bool, bool]
+
+
+def _facts(row: Sequence[Any], today: date) -> _Facts:
     status, minor_until, has_guardian, has_nid, commercial, locked, blocked_until, filed = row
-    identity: str | None = None  # why an action needing a verified identity is denied
+    identity: str | None = None
     if status == "revoked":
         identity = "revoked"
     elif status != "verified":
         identity = "unverified"
     block = "locked" if locked else ("blocked" if blocked_until is not None else None)
     guardian = minor_until is not None and today < minor_until and not has_guardian
-    not_filed = filed is None or filed > now
-    out: dict[str, str | None] = {}
-    for action in ACTIONS:
-        needs_identity = policy.needs_identity(action)
-        if status == "closed":
-            reason: str | None = "closed"
-        elif needs_identity and identity is not None:
-            reason = identity
-        elif block is not None:
-            reason = block
-        elif needs_identity and guardian:
-            reason = "guardian_required"
-        elif action in policy.gated and not_filed:
-            reason = "platform_contact_not_filed"
-        elif action in policy.national_id and not (commercial and has_nid):
-            reason = "national_id_required"
-        else:
-            reason = None
-        out[action] = reason
-    return out
+    not_filed = not filed
+    return status, identity, block, guardian, not_filed, bool(commercial and has_nid)
+
+
+def _decide(action: str, facts: _Facts, policy: Policy) -> str | None:
+    """The one statement of the rules' order (first match wins; see the module docstring)."""
+    status, identity, block, guardian, not_filed, commercial_with_nid = facts
+    needs_identity = policy.needs_identity(action)
+    if status == "closed":
+        return "closed"
+    if needs_identity and identity is not None:
+        return identity
+    if block is not None:
+        return block
+    if needs_identity and guardian:
+        return "guardian_required"
+    if action in policy.gated and not_filed:
+        return "platform_contact_not_filed"
+    if action in policy.national_id and not commercial_with_nid:
+        return "national_id_required"
+    return None

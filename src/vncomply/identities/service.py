@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import literal_column, select
+from sqlalchemy import Boolean, Row, TextClause, TextualSelect, bindparam, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,10 +26,25 @@ from vncomply.identities.validation import (
 )
 from vncomply.kit import clock
 from vncomply.kit.crypto import aad_for, blind_index, decrypt
+from vncomply.kit.db import compiled_once
 from vncomply.kit.errors import IllegalTransition, InvalidInput, NotFound
 from vncomply.kit.principal import Principal
 
 _UPDATABLE = tuple(c for c in COLUMNS if c not in ("platform_id", "account_id", "created_at"))
+
+
+def _upsert() -> TextClause | TextualSelect:
+    ins = insert(Identity).values({c: bindparam(c) for c in COLUMNS})
+    return compiled_once(
+        ins.on_conflict_do_update(
+            index_elements=[Identity.platform_id, Identity.account_id],
+            set_={c: ins.excluded[c] for c in _UPDATABLE},
+        ).returning(*Identity.__table__.c, literal_column("(xmax = 0)", Boolean).label("inserted"))
+    )
+
+
+# Create or replace, with every column bound; its row has the table's columns and `inserted`.
+_UPSERT = _upsert()
 
 
 def problem(p: ValidationProblem) -> InvalidInput:
@@ -108,7 +123,7 @@ def to_out(row: Identity) -> IdentityOut:
     )
 
 
-def _out(row: Identity, masked: Masked) -> IdentityOut:
+def _out(row: Identity | Row[Any], masked: Masked) -> IdentityOut:
     today = clock.now().astimezone(clock.VN_TZ).date()
     return IdentityOut(
         account_id=row.account_id,
@@ -146,13 +161,8 @@ async def put_identity(
         )
         if bad:
             raise InvalidInput(bad[prep.otp_reference], field="verification.reference")
-    ins = insert(Identity).values(**prep.row)
-    stmt: Any = ins.on_conflict_do_update(
-        index_elements=[Identity.platform_id, Identity.account_id],
-        set_={c: ins.excluded[c] for c in _UPDATABLE},
-    ).returning(Identity, literal_column("(xmax = 0)").label("inserted"))
-    result = await session.execute(stmt, execution_options={"populate_existing": True})
-    row, created = result.one()
+    row = (await session.execute(_UPSERT, prep.row)).one()
+    created = row.inserted
     audit.record(
         session, actor, "identity.created" if created else "identity.replaced", "identity",
         account_id, platform_id, {"method": row.method, "minor": prep.is_minor},

@@ -2,7 +2,11 @@
 
 A process takes tokens from Redis in small leases (1/20 of the burst, valid 1 s) and spends them
 locally, so the hot path pays a Redis round trip once per lease instead of once per request. Redis
-stays the single authority; the over-admission across N processes is bounded by N leases.
+stays the single authority; the over-admission across N processes is bounded by N leases. One
+request refills a bucket's lease while the others wait for it: when a lease ran out under load,
+every request in flight used to take its own lease at once, overdrawing the bucket into denials
+that left only one-token leases — a Redis round trip per request from then on (13 % of the
+permission check's CPU in a profile).
 
 When Redis is unreachable the API keeps serving (availability beats limiting for a compliance
 check that platforms call on every post); the failure is counted and logged once a minute.
@@ -10,6 +14,7 @@ check that platforms call on every post); the failure is counted and logged once
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass
@@ -85,16 +90,44 @@ class _Lease:
 
 
 _leases: dict[str, _Lease] = {}
+# The refill in flight per bucket (and the event loop it runs on: tests run several loops).
+_refills: dict[tuple[str, int], asyncio.Future[None]] = {}
 LEASE_SECONDS = 1.0
+
+
+def _spend(bucket_id: str, burst: int) -> Decision | None:
+    lease = _leases.get(bucket_id)
+    if lease is not None and lease.tokens > 0 and lease.expires > time.monotonic():
+        lease.tokens -= 1
+        return Decision(True, burst, lease.remaining + lease.tokens, lease.reset_seconds, 0)
+    return None
 
 
 async def check(bucket_id: str, rate: int, burst: int) -> Decision | None:
     """Spend one token from ``bucket_id``; None when Redis could not be asked."""
+    spent = _spend(bucket_id, burst)
+    if spent is not None:
+        return spent
+    flight = (bucket_id, id(asyncio.get_running_loop()))
+    pending = _refills.get(flight)
+    if pending is not None:
+        await asyncio.shield(pending)
+        spent = _spend(bucket_id, burst)
+        if spent is not None:
+            return spent
+        # The refill was denied, or its tokens are gone: ask Redis ourselves.
+        return await _refill(bucket_id, rate, burst)
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    _refills[flight] = done
+    try:
+        return await _refill(bucket_id, rate, burst)
+    finally:
+        del _refills[flight]
+        done.set_result(None)
+
+
+async def _refill(bucket_id: str, rate: int, burst: int) -> Decision | None:
     now = time.monotonic()
-    lease = _leases.get(bucket_id)
-    if lease is not None and lease.tokens > 0 and lease.expires > now:
-        lease.tokens -= 1
-        return Decision(True, burst, lease.remaining + lease.tokens, lease.reset_seconds, 0)
     batch = max(1, burst // 20)
     decision = await _take(bucket_id, rate, burst, batch)
     if decision is not None and not decision.allowed and batch > 1:
