@@ -218,3 +218,27 @@ async def aiohttp_sender(port: int, n: int, concurrency: int) -> float:
         t = time.perf_counter()
         await asyncio.gather(*(conn() for _ in range(concurrency)))
         return n / (time.perf_counter() - t)
+
+
+def scratch_database(name: str) -> str:
+    """``VNCOMPLY_DATABASE_URL`` when it is set; else a fresh, migrated ``name`` on the server of
+    ``VNCOMPLY_BENCH_PG`` (default the local one), set as ``VNCOMPLY_DATABASE_URL`` for this run,
+    so that ``make bench`` runs the script with no set-up of its own."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import psycopg
+
+    if os.environ.get("VNCOMPLY_DATABASE_URL"):
+        return os.environ["VNCOMPLY_DATABASE_URL"]
+    server = os.environ.get("VNCOMPLY_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        c.execute(f'CREATE DATABASE "{name}"')
+    url = f"{server}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+    os.environ["VNCOMPLY_DATABASE_URL"] = url
+    root = Path(__file__).resolve().parents[1]
+    alembic = Path(sys.executable).parent / "alembic"
+    subprocess.run([str(alembic), "upgrade", "head"], cwd=root, check=True, capture_output=True)
+    return url

@@ -5,11 +5,9 @@ answered ``--kill-after`` requests the worker is killed with SIGKILL (no cleanup
 (this process) then moves the clock past every lease and delivers the rest. The receiver counts
 requests per ``webhook-id``; duplicates are the ids it saw more than once.
 
-    createdb -h 127.0.0.1 -U postgres vnc_bench_events
-    VNCOMPLY_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/vnc_bench_events \\
-        .venv/bin/alembic upgrade head
-    VNCOMPLY_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/vnc_bench_events \\
-        .venv/bin/python bench/events/bench_crash.py --events 600 --latency-ms 2000 --kill-after 300
+    .venv/bin/python bench/events/bench_crash.py --events 600 --latency-ms 2000 --kill-after 300
+
+(with ``VNCOMPLY_DATABASE_URL`` unset it creates and migrates ``vnc_bench_events`` itself)
 """
 
 from __future__ import annotations
@@ -28,7 +26,9 @@ from typing import Any
 
 os.environ.setdefault("VNCOMPLY_WEBHOOK_ALLOW_PRIVATE", "127.0.0.1/32")
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/common.py
 
+import common
 from bench_delivery import setup
 
 
@@ -96,6 +96,7 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=2000)
     ap.add_argument("--kill-after", type=int, default=300, help="answered requests before the kill")
     a = ap.parse_args()
+    common.scratch_database("vnc_bench_events")
     spawn = mp.get_context("spawn")  # the worker builds its own engine and event loop
     port_q: Any = spawn.Queue()
     ids: Any = spawn.Queue()

@@ -15,11 +15,10 @@ same concurrency and number of requests, are run interleaved with it, round by r
 
 The medians over ``--rounds`` are printed with the ratios.
 
-    createdb -h 127.0.0.1 -U postgres vnc_bench_events
-    VNCOMPLY_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/vnc_bench_events \
-        .venv/bin/alembic upgrade head
-    VNCOMPLY_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/vnc_bench_events \
-        .venv/bin/python bench/events/bench_delivery.py --events 10000 --rounds 3 [--processes 2]
+    .venv/bin/python bench/events/bench_delivery.py --events 10000 --rounds 3 [--processes 2]
+
+With ``VNCOMPLY_DATABASE_URL`` unset it creates and migrates the scratch database
+``vnc_bench_events`` itself (``common.scratch_database``); set, that database is used as it is.
 """
 
 from __future__ import annotations
@@ -256,6 +255,7 @@ def main() -> None:
     ap.add_argument("--httpx-requests", type=int, default=2000, help="requests for the slow httpx one")
     ap.add_argument("--latency-ms", type=float, default=0.0, help="receiver delay per request")
     a = ap.parse_args()
+    common.scratch_database("vnc_bench_events")
     result = run(a)
     print(result)
     rate = result["deliveries_per_s"]
