@@ -31,13 +31,13 @@ test: $(STAMP) ## the whole test suite, slow tests included, against real Postgr
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy strict
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests migrations bench
+	$(BIN)/ruff format --check src tests migrations bench
 	$(BIN)/mypy
 
 format: $(STAMP) ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests migrations bench
+	$(BIN)/ruff format src tests migrations bench
 
 bench: $(STAMP) ## run the benchmarks under bench/ (each bench_*.py script in turn)
 	@scripts=$$(find bench -name 'bench_*.py' -o -name 'run.py' | sort); \

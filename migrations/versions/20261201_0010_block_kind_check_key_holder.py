@@ -20,11 +20,13 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # No code path ever wrote a row that breaks the rule; one that does was edited by hand, and
     # which of its two columns is right is a legal question, so the migration stops instead of guessing.
-    bad = op.get_bind().scalar(sa.text("SELECT count(*) FROM account_blocks WHERE permanent <> (ends_at IS NULL)"))
+    bad = op.get_bind().scalar(
+        sa.text("SELECT count(*) FROM account_blocks WHERE permanent <> (ends_at IS NULL)")
+    )
     if bad:
         raise RuntimeError(
             f"{bad} account_blocks row(s) have `permanent` disagreeing with `ends_at IS NULL`; "
-            "correct them (SELECT id FROM account_blocks WHERE permanent <> (ends_at IS NULL)) and migrate again"
+            "correct the rows of account_blocks where permanent <> (ends_at IS NULL) and migrate again"
         )
     op.create_check_constraint(
         op.f("ck_account_blocks_permanent_iff_no_end"), "account_blocks", "permanent = (ends_at IS NULL)"

@@ -76,7 +76,10 @@ def downgrade() -> None:
     op.execute("DELETE FROM identities WHERE purged_at IS NOT NULL")
     op.drop_index("ix_identities_closed_at", table_name="identities")
     op.create_index(
-        "ix_identities_closed_at", "identities", ["closed_at"], postgresql_where=sa.text("closed_at IS NOT NULL")
+        "ix_identities_closed_at",
+        "identities",
+        ["closed_at"],
+        postgresql_where=sa.text("closed_at IS NOT NULL"),
     )
     op.alter_column("identities", "date_of_birth_enc", existing_type=sa.LargeBinary(), nullable=False)
     op.alter_column("identities", "full_name_enc", existing_type=sa.LargeBinary(), nullable=False)
