@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,20 +34,32 @@ class Receipt:
     channel: Channel
 
 
+class Addressed(Protocol):
+    """The fields every order's body carries for this rule (takedown, block, disclosure)."""
+
+    @property
+    def platform_id(self) -> uuid.UUID | None: ...
+    @property
+    def authority_id(self) -> uuid.UUID | None: ...
+    @property
+    def channel(self) -> Channel | None: ...
+    @property
+    def received_at(self) -> datetime | None: ...
+
+
 async def resolve(
     session: AsyncSession,
     actor: Principal,
     now: datetime,
+    body: Addressed,
     *,
-    platform_id: uuid.UUID | None,
-    authority_id: uuid.UUID | None,
-    channel: Channel | None,
-    received_at: datetime | None,
     issued_at: datetime | None = None,
     what: str = "order",
 ) -> Receipt:
     """Who sent the order to whom, how and when, checked against the caller's key: one 422 listing
     every problem of these fields; a platform the authority may not address is a 404."""
+    platform_id, authority_id = body.platform_id, body.authority_id
+    channel, received_at = body.channel, body.received_at
     checks = Checks()
     if actor.role is Role.authority:
         own = actor.require_authority()

@@ -90,16 +90,7 @@ async def order_block(session: AsyncSession, actor: Principal, body: BlockOrder)
     Unique per (authority, platform, reference number): a retry of the same order returns the
     existing block, other content under the number is a 409 (``vncomply.kit.references``)."""
     now = clock.now()
-    parties = await receipt.resolve(
-        session,
-        actor,
-        now,
-        platform_id=body.platform_id,
-        authority_id=body.authority_id,
-        channel=body.channel,
-        received_at=body.received_at,
-        what="block order",
-    )
+    parties = await receipt.resolve(session, actor, now, body, what="block order")
     platform_id, authority_id = parties.platform_id, parties.authority_id
     rule = rulebook.in_force("lock", parties.received_at)
     _check_duration(body, rule.params)

@@ -62,16 +62,7 @@ async def create(
     unique per (authority, platform, reference_no): a retry with the same payload returns the
     existing one; another payload is a 409 (``vncomply.kit.references``)."""
     now = clock.now()
-    parties = await receipt.resolve(
-        session,
-        actor,
-        now,
-        platform_id=body.platform_id,
-        authority_id=body.authority_id,
-        channel=body.channel,
-        received_at=body.received_at,
-        what="disclosure request",
-    )
+    parties = await receipt.resolve(session, actor, now, body, what="disclosure request")
     platform_id, authority_id = parties.platform_id, parties.authority_id
     key, masked = subject_key(platform_id, body.subject)
     digest = _payload_hash(body, platform_id, key)

@@ -27,16 +27,7 @@ from vncomply.takedowns.service import WHAT, OrderView, view
 
 async def create(session: AsyncSession, actor: Principal, body: TakedownCreate) -> Created[OrderView]:
     now = clock.now()
-    parties = await receipt.resolve(
-        session,
-        actor,
-        now,
-        platform_id=body.platform_id,
-        authority_id=body.authority_id,
-        channel=body.channel,
-        received_at=body.received_at,
-        issued_at=body.issued_at,
-    )
+    parties = await receipt.resolve(session, actor, now, body, issued_at=body.issued_at)
     platform_id, authority_id, received_at = parties.platform_id, parties.authority_id, parties.received_at
     digest = references.fingerprint(body, platform_id=platform_id, authority_id=authority_id)
     ref = references.Reference(authority_id, platform_id, body.reference_no)
