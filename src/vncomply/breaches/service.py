@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
@@ -19,7 +19,7 @@ from vncomply.breaches.schemas import BreachCreate, BreachOut, BreachSummary, No
 from vncomply.events.outbox import emit
 from vncomply.kit import clock
 from vncomply.kit.errors import Checks, IllegalTransition, InvalidInput
-from vncomply.kit.pagination import time_id_cursor
+from vncomply.kit.pagination import by_deadline
 from vncomply.kit.principal import Principal
 from vncomply.kit.tenancy import get_scoped, scoped
 from vncomply.rulebook import rules as rulebook
@@ -135,19 +135,15 @@ async def list_breaches(
     stmt: Select[Any] = scoped(select(b), b, actor)
     if f.status:
         stmt = stmt.where(b.status == f.status)
-    if f.overdue is True:
-        stmt = stmt.where(b.status == BreachStatus.open, b.due_at <= now)
-    elif f.overdue is False:
-        stmt = stmt.where(or_(b.status == BreachStatus.notified, b.due_at > now))
-    if f.due_before:
-        stmt = stmt.where(b.due_at < f.due_before)
     if f.detected_after:
         stmt = stmt.where(b.detected_at >= f.detected_after)
     if f.platform_id:
         stmt = stmt.where(b.platform_id == f.platform_id)
-    if cursor:
-        stmt = stmt.where(tuple_(b.due_at, b.id) > time_id_cursor(cursor))
-    return list((await session.scalars(stmt.order_by(b.due_at, b.id).limit(limit))).all())
+    stmt = by_deadline(
+        stmt, due_at=b.due_at, id_=b.id, settled=b.status == BreachStatus.notified,
+        overdue=f.overdue, due_before=f.due_before, cursor=cursor, limit=limit, now=now,
+    )  # fmt: skip
+    return list((await session.scalars(stmt)).all())
 
 
 def _backdated(b: Breach) -> bool | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
@@ -23,7 +23,7 @@ from vncomply.filings.models import Filing
 from vncomply.filings.schemas import FiledIn, FilingCreate, FilingOut, FilingRule
 from vncomply.kit import clock
 from vncomply.kit.errors import IllegalTransition, InvalidInput, NotFound
-from vncomply.kit.pagination import time_id_cursor
+from vncomply.kit.pagination import by_deadline
 from vncomply.kit.principal import Principal
 from vncomply.platforms import service as platforms
 from vncomply.platforms.models import Platform
@@ -77,15 +77,11 @@ async def list_filings(
         stmt = stmt.where(Filing.kind == f.kind)
     if f.status:
         stmt = stmt.where(Filing.status == f.status)
-    if f.overdue is True:
-        stmt = stmt.where(Filing.status == FilingStatus.pending, Filing.due_at <= now)
-    elif f.overdue is False:
-        stmt = stmt.where(or_(Filing.status == FilingStatus.filed, Filing.due_at > now))
-    if f.due_before:
-        stmt = stmt.where(Filing.due_at < f.due_before)
-    if cursor:
-        stmt = stmt.where(tuple_(Filing.due_at, Filing.id) > time_id_cursor(cursor))
-    return list((await session.scalars(stmt.order_by(Filing.due_at, Filing.id).limit(limit))).all())
+    stmt = by_deadline(
+        stmt, due_at=Filing.due_at, id_=Filing.id, settled=Filing.status == FilingStatus.filed,
+        overdue=f.overdue, due_before=f.due_before, cursor=cursor, limit=limit, now=now,
+    )  # fmt: skip
+    return list((await session.scalars(stmt)).all())
 
 
 async def create(

@@ -14,6 +14,8 @@ from uuid import UUID
 import orjson
 from fastapi import Query
 from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, Select, or_, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
 
 from vncomply.kit.errors import InvalidInput
 
@@ -71,6 +73,32 @@ def time_id_cursor(cursor: list[Any]) -> tuple[datetime, UUID]:
     if at.tzinfo is None:  # ours come from timestamptz columns; a zone-less time is not one of them
         raise _not_ours()
     return at, last_id
+
+
+def by_deadline(
+    stmt: Select[Any],
+    *,
+    due_at: InstrumentedAttribute[datetime],
+    id_: InstrumentedAttribute[UUID],
+    settled: ColumnElement[bool],
+    overdue: bool | None,
+    due_before: datetime | None,
+    cursor: list[Any] | None,
+    limit: int,
+    now: datetime,
+) -> Select[Any]:
+    """A page of statutory clocks (orders, breaches, filings), soonest deadline first: the shared
+    ``overdue`` / ``due_before`` filters and the (due_at, id) keyset. ``settled`` is the row's own
+    "its clock has stopped" (completed, notified, filed)."""
+    if overdue is True:
+        stmt = stmt.where(~settled, due_at <= now)
+    elif overdue is False:
+        stmt = stmt.where(or_(settled, due_at > now))
+    if due_before:
+        stmt = stmt.where(due_at < due_before)
+    if cursor:
+        stmt = stmt.where(tuple_(due_at, id_) > time_id_cursor(cursor))
+    return stmt.order_by(due_at, id_).limit(limit)
 
 
 def seq_cursor(cursor: list[Any]) -> int:

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.kit import clock
-from vncomply.kit.pagination import time_id_cursor
+from vncomply.kit.pagination import by_deadline
 from vncomply.kit.principal import Principal
 from vncomply.kit.tenancy import get_scoped, scoped
 from vncomply.rulebook.schemas import RuleRef
@@ -78,19 +78,14 @@ async def list_orders(
         stmt = stmt.where(o.status == f.status)
     if f.urgency:
         stmt = stmt.where(o.urgency == f.urgency)
-    if f.overdue is True:
-        stmt = stmt.where(o.status != OrderStatus.completed, o.due_at <= now)
-    elif f.overdue is False:
-        stmt = stmt.where(or_(o.status == OrderStatus.completed, o.due_at > now))
-    if f.due_before:
-        stmt = stmt.where(o.due_at < f.due_before)
     if f.authority_id:
         stmt = stmt.where(o.authority_id == f.authority_id)
     if f.platform_id:
         stmt = stmt.where(o.platform_id == f.platform_id)
-    if cursor:
-        stmt = stmt.where(tuple_(o.due_at, o.id) > time_id_cursor(cursor))
-    stmt = stmt.order_by(o.due_at, o.id).limit(limit)
+    stmt = by_deadline(
+        stmt, due_at=o.due_at, id_=o.id, settled=o.status == OrderStatus.completed,
+        overdue=f.overdue, due_before=f.due_before, cursor=cursor, limit=limit, now=now,
+    )  # fmt: skip
     return list((await session.scalars(stmt)).all())
 
 
