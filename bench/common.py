@@ -156,27 +156,29 @@ def percentile_ms(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000 if xs else float("nan")
 
 
+def _proc_stat(pid: int | str) -> tuple[int, float] | None:
+    """(parent pid, user + system CPU seconds) of a live process, from /proc/<pid>/stat."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pids() -> list[str]:
+    return [entry for entry in os.listdir("/proc") if entry.isdigit()]
+
+
 def cpu_seconds(pid: int, children: bool = True) -> float:
     """User + system CPU seconds of a process (and of its live child processes) from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-
-    def one(p: int) -> float:
-        try:
-            fields = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / tick
-
-    total = one(pid)
+    own = _proc_stat(pid)
+    total = own[1] if own else 0.0
     if children:
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    stat = open(f"/proc/{entry}/stat").read()  # noqa: SIM115
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                    total += one(int(entry))
+        for entry in _pids():
+            stat = _proc_stat(entry)
+            if stat is not None and stat[0] == pid:
+                total += stat[1]
     return total
 
 
@@ -185,14 +187,15 @@ def postgres_cpu_seconds(database: str) -> float:
     names it; other work on a shared server is not counted). Backends come and go: take the
     difference over a run in which the connections stay open."""
     total = 0.0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                title = open(f"/proc/{entry}/cmdline").read()  # noqa: SIM115
-            except OSError:
-                continue
-            if title.startswith("postgres:") and f" {database} " in title:
-                total += cpu_seconds(int(entry), children=False)
+    for entry in _pids():
+        try:
+            with open(f"/proc/{entry}/cmdline") as f:
+                title = f.read()
+        except OSError:
+            continue
+        if title.startswith("postgres:") and f" {database} " in title:
+            stat = _proc_stat(entry)
+            total += stat[1] if stat else 0.0
     return total
 
 
