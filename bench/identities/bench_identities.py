@@ -89,21 +89,25 @@ def setup_database() -> tuple[uuid.UUID, str]:
             """,
             {"p": platform_id, "n": N},
         )
-        # 1 % of the accounts are blocked (7 days) so the block join does real work.
-        c.execute(
-            """
-            INSERT INTO account_blocks (id, platform_id, subject_type, subject_id, starts_at,
-                ends_at, permanent, rule_id, apply_by, created_at, updated_at)
-            SELECT gen_random_uuid(), %(p)s, 'account', 'acc' || g, now() - interval '1 day',
-                now() + interval '6 days', false, 'lock.v1', now(), now(), now()
-            FROM generate_series(1, %(n)s, 100) g
-            """,
-            {"p": platform_id, "n": N},
-        )
+        seed_blocks(c, platform_id)
         c.execute("VACUUM ANALYZE identities")
-        c.execute("VACUUM ANALYZE account_blocks")
     print(f"seeded {N:,} identities in {time.perf_counter() - t:.1f} s")
     return platform_id, key
+
+
+def seed_blocks(c: psycopg.Connection, platform_id: uuid.UUID) -> None:
+    """Block 1 % of the accounts acc1…accN (7 days), so the check's block join does real work."""
+    c.execute(
+        """
+        INSERT INTO account_blocks (id, platform_id, subject_type, subject_id, starts_at,
+            ends_at, permanent, rule_id, apply_by, created_at, updated_at)
+        SELECT gen_random_uuid(), %(p)s, 'account', 'acc' || g, now() - interval '1 day',
+            now() + interval '6 days', false, 'lock.v1', now(), now(), now()
+        FROM generate_series(1, %(n)s, 100) g
+        """,
+        {"p": platform_id, "n": N},
+    )
+    c.execute("VACUUM ANALYZE account_blocks")
 
 
 SETUP_SNIPPET = """

@@ -13,7 +13,6 @@ is the cost per check whatever else the machine runs; throughput on a shared box
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import time
@@ -29,11 +28,11 @@ import psycopg
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "identities"))
 import bench_identities as bi  # noqa: E402 - the identities bench's server, wrk and set-up helpers
+import common  # noqa: E402 - bench/common.py (bench_identities put it on the path)
 
 bi.DB = "vnc_scaling"
 bi.DSN = f"{bi.PG}/{bi.DB}"
 N = bi.N
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def identities(n: int) -> Iterator[dict[str, object]]:
@@ -128,14 +127,7 @@ def sizes() -> None:
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICK
+    return sum(common.cpu_seconds(pid, children=False) for pid in pids)
 
 
 def backends(application: str) -> list[int]:
@@ -174,17 +166,7 @@ def main() -> None:
         print(f"bulk ingest: {N:,} identities in {took:.1f} s ({N / took:,.0f}/s): {out}")
         sizes()
         with psycopg.connect(bi.DSN, autocommit=True) as c:  # 1 % blocked, as in the identities bench
-            c.execute(
-                """
-                INSERT INTO account_blocks (id, platform_id, subject_type, subject_id, starts_at,
-                    ends_at, permanent, rule_id, apply_by, created_at, updated_at)
-                SELECT gen_random_uuid(), %(p)s, 'account', 'acc' || g, now() - interval '1 day',
-                    now() + interval '6 days', false, 'lock.v1', now(), now(), now()
-                FROM generate_series(1, %(n)s, 100) g
-                """,
-                {"p": platform_id, "n": N},
-            )
-            c.execute("VACUUM ANALYZE account_blocks")
+            bi.seed_blocks(c, platform_id)
         print(f"\n== CPU per check, {N:,} identities, 1 % blocked, wrk -t1 -c{bi.CONNS} -d{bi.SECONDS}s")
         cpu_per_request(api.pid, "perm.lua", key, 1)
         cpu_per_request(api.pid, "batch.lua", key, 1000)
