@@ -163,15 +163,22 @@ def serve(
         cmd.append("--factory")
     if app_dir:
         cmd += ["--app-dir", str(app_dir)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env(**extra_env))
-    for _ in range(100):
+    return started(subprocess.Popen(cmd, cwd=ROOT, env=env(**extra_env)), port, target)
+
+
+def started(
+    proc: subprocess.Popen[bytes], port: int, what: str, seconds: float = 20
+) -> subprocess.Popen[bytes]:
+    """``proc`` once its /healthz answers on ``port``; killed and an error after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         try:
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5)
             return proc
         except httpx.HTTPError:
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError(f"{target} did not start")
+    raise RuntimeError(f"{what} did not start")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

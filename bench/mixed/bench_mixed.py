@@ -25,7 +25,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import orjson
 
 HERE = Path(__file__).resolve().parent
@@ -45,15 +44,7 @@ MIX = (0.90, 0.09, 0.01)
 
 def start_api() -> subprocess.Popen[bytes]:
     cmd = [str(ident.BIN / "vncomply"), "api", "--port", str(PORT), "--workers", "2", "--no-access-log"]
-    proc = subprocess.Popen(cmd, cwd=ident.ROOT, env=ident.env())
-    for _ in range(200):
-        try:
-            httpx.get(f"http://127.0.0.1:{PORT}/healthz", timeout=0.5)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("vncomply api did not start")
+    return ident.started(subprocess.Popen(cmd, cwd=ident.ROOT, env=ident.env()), PORT, "vncomply api", 40)
 
 
 def requests(key: str, mixed: bool):  # type: ignore[no-untyped-def]
