@@ -6,7 +6,10 @@ stays the single authority; the over-admission across N processes is bounded by 
 request refills a bucket's lease while the others wait for it: when a lease ran out under load,
 every request in flight used to take its own lease at once, overdrawing the bucket into denials
 that left only one-token leases — a Redis round trip per request from then on (13 % of the
-permission check's CPU in a profile).
+permission check's CPU in a profile). The requests that waited share the refill's outcome when it
+is a refusal or "Redis could not be asked": the bucket is empty (or Redis is away) for them too, so
+asking again would only pile one Redis call per waiting request onto an empty bucket or a Redis
+that is already timing out (a CI run saw exactly that herd time out under load).
 
 When Redis is unreachable the API keeps serving (availability beats limiting for a compliance
 check that platforms call on every post); the failure is counted and logged once a minute.
@@ -90,8 +93,16 @@ class _Lease:
 
 
 _leases: dict[str, _Lease] = {}
+
+
+class _Abandoned:
+    """A refill whose leader was cancelled before Redis answered: its waiters must ask again."""
+
+
+_ABANDONED = _Abandoned()
+_Outcome = Decision | None | _Abandoned
 # The refill in flight per bucket (and the event loop it runs on: tests run several loops).
-_refills: dict[tuple[str, int], asyncio.Future[None]] = {}
+_refills: dict[tuple[str, int], asyncio.Future[_Outcome]] = {}
 LEASE_SECONDS = 1.0
 
 
@@ -105,25 +116,29 @@ def _spend(bucket_id: str, burst: int) -> Decision | None:
 
 async def check(bucket_id: str, rate: int, burst: int) -> Decision | None:
     """Spend one token from ``bucket_id``; None when Redis could not be asked."""
-    spent = _spend(bucket_id, burst)
-    if spent is not None:
-        return spent
-    flight = (bucket_id, id(asyncio.get_running_loop()))
-    pending = _refills.get(flight)
-    if pending is not None:
-        await asyncio.shield(pending)
+    loop = asyncio.get_running_loop()
+    flight = (bucket_id, id(loop))
+    # Each turn either returns or waits for a refill that served at least one request, so the
+    # loop ends; a request only leads a refill when none is in flight.
+    while True:
         spent = _spend(bucket_id, burst)
         if spent is not None:
             return spent
-        # The refill was denied, or its tokens are gone: ask Redis ourselves.
-        return await _refill(bucket_id, rate, burst)
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        pending = _refills.get(flight)
+        if pending is None:
+            break
+        outcome = await asyncio.shield(pending)
+        if not isinstance(outcome, _Abandoned) and (outcome is None or not outcome.allowed):
+            return outcome
+    done: asyncio.Future[_Outcome] = loop.create_future()
     _refills[flight] = done
+    outcome = _ABANDONED
     try:
-        return await _refill(bucket_id, rate, burst)
+        outcome = await _refill(bucket_id, rate, burst)
+        return outcome
     finally:
         del _refills[flight]
-        done.set_result(None)
+        done.set_result(outcome)
 
 
 async def _refill(bucket_id: str, rate: int, burst: int) -> Decision | None:
