@@ -49,21 +49,18 @@ async def _announce(session: AsyncSession, b: Breach, event: str, data: dict[str
 
 async def transition(session: AsyncSession, b: Breach, now: datetime) -> None:
     if b.status is BreachStatus.open and b.overdue_at is None:
-        times = reminder_times(b)
-        if now >= b.due_at:
-            b.overdue_at = b.due_at
-            b.reminders_sent = len(times)  # reminders for a passed deadline are moot
-            await _announce(
-                session, b, "breach.overdue", {**event_base(b), "overdue_at": b.due_at.isoformat()}
-            )
-        else:
-            k = reminders.latest_passed(times, b.reminders_sent, now)
-            if k is not None:
-                b.reminders_sent = k + 1
+        fired = reminders.fire(reminder_times(b), b.reminders_sent, b.due_at, now)
+        if fired is not None:
+            b.reminders_sent = fired.sent
+            if fired.reminder is None:
+                b.overdue_at = b.due_at
+                data = {**event_base(b), "overdue_at": b.due_at.isoformat()}
+                await _announce(session, b, "breach.overdue", data)
+            else:
                 data = {
                     **event_base(b),
-                    "fraction": REMINDER_FRACTIONS[k],
-                    "remaining_seconds": int((b.due_at - now).total_seconds()),
+                    "fraction": REMINDER_FRACTIONS[fired.reminder],
+                    "remaining_seconds": fired.remaining_seconds,
                 }
                 await _announce(session, b, "breach.deadline_approaching", data)
     b.next_action_at = next_action(b)

@@ -81,21 +81,21 @@ async def transition(session: AsyncSession, req: DisclosureRequest, now: datetim
     """Apply every step due at ``now`` (at most one event of each kind) and reschedule."""
     if _clock_runs(req):
         assert req.due_at is not None
-        if now >= req.due_at:
-            req.breached_at = req.due_at
-            req.reminders_sent = len(REMINDER_FRACTIONS)  # no warning after the breach
-            await _announce(
-                session, req, "disclosure.overdue",
-                {"due_at": req.due_at.isoformat(), "status": req.status},
-                {"breached_at": req.due_at.isoformat(), "status": req.status},
-            )  # fmt: skip
-        else:
-            # Several thresholds passed at once (a late sweep): one warning, for the latest.
-            k = reminders.latest_passed(_reminder_times(req), req.reminders_sent, now)
-            if k is not None:
-                req.reminders_sent = k + 1
-                remaining = int((req.due_at - now).total_seconds())
-                warning = {"remaining_seconds": remaining, "threshold": REMINDER_FRACTIONS[k]}
+        fired = reminders.fire(_reminder_times(req), req.reminders_sent, req.due_at, now)
+        if fired is not None:
+            req.reminders_sent = fired.sent
+            if fired.reminder is None:
+                req.breached_at = req.due_at
+                await _announce(
+                    session, req, "disclosure.overdue",
+                    {"due_at": req.due_at.isoformat(), "status": req.status},
+                    {"breached_at": req.due_at.isoformat(), "status": req.status},
+                )  # fmt: skip
+            else:
+                warning = {
+                    "remaining_seconds": fired.remaining_seconds,
+                    "threshold": REMINDER_FRACTIONS[fired.reminder],
+                }
                 await _announce(session, req, "disclosure.deadline_approaching", warning, warning)
     if _notice_pending(req):
         assert req.notify_user_after is not None

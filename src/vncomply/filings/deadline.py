@@ -41,21 +41,18 @@ async def _announce(session: AsyncSession, f: Filing, event: str, data: dict[str
 
 async def transition(session: AsyncSession, f: Filing, now: datetime) -> None:
     if f.status is FilingStatus.pending and f.overdue_at is None:
-        times = timing.reminder_times(f)
-        if now >= f.due_at:
-            f.overdue_at = f.due_at
-            f.reminders_sent = len(times)  # reminders for a passed deadline are moot
-            await _announce(
-                session, f, "filing.overdue", {**event_base(f), "overdue_at": f.due_at.isoformat()}
-            )
-        else:
-            k = reminders.latest_passed(times, f.reminders_sent, now)
-            if k is not None:
-                f.reminders_sent = k + 1
+        fired = reminders.fire(timing.reminder_times(f), f.reminders_sent, f.due_at, now)
+        if fired is not None:
+            f.reminders_sent = fired.sent
+            if fired.reminder is None:
+                f.overdue_at = f.due_at
+                data = {**event_base(f), "overdue_at": f.due_at.isoformat()}
+                await _announce(session, f, "filing.overdue", data)
+            else:
                 data = {
                     **event_base(f),
-                    "days_before": timing.REMINDER_DAYS[k],
-                    "remaining_seconds": int((f.due_at - now).total_seconds()),
+                    "days_before": timing.REMINDER_DAYS[fired.reminder],
+                    "remaining_seconds": fired.remaining_seconds,
                 }
                 await _announce(session, f, "filing.due_soon", data)
     roll = timing.rollover_at(f)

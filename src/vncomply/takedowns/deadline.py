@@ -111,21 +111,18 @@ def step(order: OrderClock, now: datetime, now_iso: str | None = None) -> Step |
     """Apply one step to ``order`` in memory; return what must be announced (None: nothing).
     ``now_iso`` is ``now.isoformat()`` when the caller has it (a batch formats it once)."""
     out: Step | None = None
-    if order.status is not OrderStatus.completed:
-        if order.breached_at is None and now >= order.due_at:
-            order.breached_at = order.due_at
-            order.reminders_sent = len(REMINDER_FRACTIONS)  # reminders for a passed deadline are moot
+    if order.status is not OrderStatus.completed and order.breached_at is None:
+        fired = reminders.fire(reminder_times(order), order.reminders_sent, order.due_at, now)
+        if fired is not None:
+            order.reminders_sent = fired.sent
             data = _event_base(order)
-            data["breached_at"] = data["due_at"]  # breached_at is due_at
-            data["detected_at"] = now_iso or now.isoformat()
-            out = Step("takedown.overdue", data, {"due_at": data["due_at"]})
-        else:
-            k = reminders.latest_passed(reminder_times(order), order.reminders_sent, now)
-            if k is not None:
-                order.reminders_sent = k + 1
-                remaining = int((order.due_at - now).total_seconds())
-                fraction = REMINDER_FRACTIONS[k]
-                data = _event_base(order)
+            if fired.reminder is None:
+                order.breached_at = order.due_at
+                data["breached_at"] = data["due_at"]  # breached_at is due_at
+                data["detected_at"] = now_iso or now.isoformat()
+                out = Step("takedown.overdue", data, {"due_at": data["due_at"]})
+            else:
+                remaining, fraction = fired.remaining_seconds, REMINDER_FRACTIONS[fired.reminder]
                 data["remaining_seconds"], data["fraction"] = remaining, fraction
                 out = Step(
                     "takedown.deadline_approaching",
