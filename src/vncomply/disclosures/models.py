@@ -1,8 +1,9 @@
 """Disclosure requests: an authority asks for a user's identity, an officer decides, and only the
 approved fields are ever released (docs/disclosures.md).
 
-No plaintext PII lives here: a phone or ID subject is kept as its per-platform blind index plus a
-masked form; the package is assembled from the identity registry at fetch time.
+No plaintext PII lives here: a phone or ID subject is kept as its per-platform blind index (for
+matching), encrypted (so a key rotation can re-index it) and masked (for people); the package is
+assembled from the identity registry at fetch time.
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ class DisclosureRequest(UUIDPk, Timestamps, Base):
     subject_account_id: Mapped[str | None] = mapped_column(String(128))
     subject_blind_index: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     subject_masked: Mapped[str | None] = mapped_column(String(40))
+    # The phone or ID number under the field-encryption key (AAD: platform, request, subject type)
+    # and which keys the blob and the index are under: the rotation re-encrypts and re-indexes
+    # them as it does identities. NULL on requests recorded before revision 0016.
+    subject_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    subject_bi_key_fp: Mapped[str | None] = mapped_column(String(16))
     fields: Mapped[list[str]] = mapped_column(JSONB)
     # vncomply.kit.references.fingerprint of the canonical payload (subject as blind index, never
     # the plaintext): "same payload" for retries.

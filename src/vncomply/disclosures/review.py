@@ -27,8 +27,9 @@ from vncomply.audit import service as audit
 from vncomply.auth import service as auth
 from vncomply.config import get_settings
 from vncomply.disclosures import deadline as dclock
+from vncomply.disclosures import subjects
 from vncomply.disclosures.enums import OPEN_STATUSES, RELEASED_STATUSES, Decision, Status, ordered_fields
-from vncomply.disclosures.identity_source import SubjectKey, get_source
+from vncomply.disclosures.identity_source import get_source
 from vncomply.disclosures.models import DisclosureRequest
 from vncomply.disclosures.schemas import DecisionIn
 from vncomply.events import outbox
@@ -163,7 +164,8 @@ async def decide(
     if fields is None:
         await _finish(session, actor, req, Status.rejected, body, None, [], now)
         return req
-    matches = await get_source().match(session, req.platform_id, _key_of(req), req.matched_account_ids)
+    key = subjects.key_of(req)
+    matches = await get_source().match(session, req.platform_id, key, req.matched_account_ids)
     if not matches:
         await _finish(session, actor, req, Status.no_data, body, fields, [], now)
         return req
@@ -190,10 +192,6 @@ async def decide(
     status = Status.approved if full else Status.partially_approved
     await _finish(session, actor, req, status, body, fields, matches, now)
     return req
-
-
-def _key_of(req: DisclosureRequest) -> SubjectKey:
-    return SubjectKey(req.subject_type, req.subject_account_id, req.subject_blind_index)
 
 
 async def _finish(

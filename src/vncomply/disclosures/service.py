@@ -18,7 +18,7 @@ from vncomply.authorities import receipt
 from vncomply.disclosures import deadline as dclock
 from vncomply.disclosures.enums import OPEN_STATUSES, RELEASED_STATUSES, Status
 from vncomply.disclosures.enums import ordered_fields as _ordered
-from vncomply.disclosures.identity_source import SubjectKey, get_source
+from vncomply.disclosures.identity_source import get_source
 from vncomply.disclosures.models import DisclosureRequest
 from vncomply.disclosures.review import RESOURCE, WHAT
 from vncomply.disclosures.schemas import (
@@ -27,7 +27,7 @@ from vncomply.disclosures.schemas import (
     FirstApprovalOut,
     SubjectOut,
 )
-from vncomply.disclosures.subjects import subject_key
+from vncomply.disclosures.subjects import payload_hashes, subject_key
 from vncomply.events import outbox
 from vncomply.kit import clock, references
 from vncomply.kit.pagination import time_id_cursor
@@ -36,20 +36,6 @@ from vncomply.kit.references import Created
 from vncomply.kit.tenancy import get_scoped, scoped
 from vncomply.rulebook import rules as rulebook
 from vncomply.rulebook.schemas import RuleRef
-
-
-def _payload_hash(body: DisclosureRequestCreate, platform_id: uuid.UUID, key: SubjectKey) -> bytes:
-    # Built by hand, not from the body: the subject goes in as its blind index, never in clear.
-    canonical = {
-        "platform_id": str(platform_id),
-        "legal_basis": body.legal_basis,
-        "reason": body.reason,
-        "urgency": body.urgency.value,
-        "subject": [key.type, key.account_id, key.blind_index.hex() if key.blind_index else None],
-        "fields": _ordered(body.fields),
-    }
-    return references.fingerprint(canonical)
-
 
 # --- creation ---
 
@@ -64,17 +50,28 @@ async def create(
     now = clock.now()
     parties = await receipt.resolve(session, actor, now, body, what="disclosure request")
     platform_id, authority_id = parties.platform_id, parties.authority_id
-    key, masked = subject_key(platform_id, body.subject)
-    digest = _payload_hash(body, platform_id, key)
+    request_id = uuid.uuid4()
+    subject = subject_key(platform_id, request_id, body.subject)
+    key = subject.key
+    # Built by hand, not from the body: the subject goes in as its blind index, never in clear.
+    content = {
+        "platform_id": str(platform_id),
+        "legal_basis": body.legal_basis,
+        "reason": body.reason,
+        "urgency": body.urgency.value,
+        "fields": _ordered(body.fields),
+    }
+    digest, *earlier = payload_hashes(content, key)
     ref = references.Reference(authority_id, platform_id, body.reference_no)
-    prior = await references.claim(session, DisclosureRequest, ref, digest, WHAT)
+    # A request recorded before a blind-index key change is fingerprinted under the previous key.
+    prior = await references.claim(session, DisclosureRequest, ref, digest, WHAT, also=earlier)
     if prior is not None:
         return Created(prior, created=False)
 
     rule, due = rulebook.deadline(f"disclosure.{body.urgency.value}", parties.received_at)
     matches = await get_source().match(session, platform_id, key)
     req = DisclosureRequest(
-        id=uuid.uuid4(),
+        id=request_id,
         platform_id=platform_id,
         authority_id=authority_id,
         requested_by_key_id=actor.key_id,
@@ -85,7 +82,10 @@ async def create(
         subject_type=key.type,
         subject_account_id=key.account_id,
         subject_blind_index=key.blind_index,
-        subject_masked=masked,
+        subject_masked=subject.masked,
+        subject_enc=subject.sealed,
+        key_id=subject.key_id,
+        subject_bi_key_fp=subject.bi_key_fp,
         fields=_ordered(body.fields),
         payload_hash=digest,
         status=Status.pending_review.value,

@@ -1,20 +1,29 @@
 """A request's subject, normalised: an account id, or the blind index of a phone or ID number.
 
-The plaintext phone or ID number goes no further than ``subject_key``. While a blind-index key
-rotation is in progress (``VNCOMPLY_BLIND_INDEX_KEY_PREVIOUS`` set) identity rows may still be
-indexed under the previous key, so the key carries the subject's index under every key in use
-(``SubjectKey.indexes``); the request stores the one under the current key.
+The plaintext phone or ID number goes no further than this module: it leaves as its blind index,
+its masked form and its blob under the field-encryption key (``Normalised``), and comes back from
+the blob only to be indexed again (``key_of``).
+
+While a blind-index key rotation is in progress (``VNCOMPLY_BLIND_INDEX_KEY_PREVIOUS`` set) identity
+rows may still be indexed under the previous key, so the key carries the subject's index under every
+key in use (``SubjectKey.indexes``); the request stores the one under the current key. A request
+that stays open across a whole rotation is re-indexed by it (``reindex``, called by
+``vncomply.identities.rotation``), and a decision indexes the decrypted subject under the keys in
+use at that moment, so no key change can make a request match nothing.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from vncomply.config import get_settings
 from vncomply.disclosures.enums import SubjectType
 from vncomply.disclosures.identity_source import SubjectKey
+from vncomply.disclosures.models import DisclosureRequest
 from vncomply.disclosures.schemas import Subject
-from vncomply.identities.keys import bi_keys
+from vncomply.identities.keys import bi_fingerprint, bi_key, bi_keys, ring
 from vncomply.identities.validation import (
     PROVINCE_CODES,
     ValidationProblem,
@@ -22,7 +31,8 @@ from vncomply.identities.validation import (
     mask_phone,
     normalize_phone,
 )
-from vncomply.kit.crypto import blind_index
+from vncomply.kit import references
+from vncomply.kit.crypto import KeyRing, aad_for, blind_index, decrypt, encrypt, reencrypt
 from vncomply.kit.errors import InvalidInput
 
 
@@ -61,15 +71,92 @@ def _indexed(platform_id: uuid.UUID, type_: SubjectType, value: str) -> SubjectK
     return SubjectKey(type_, blind_index=current, alternates=tuple(others))
 
 
-def subject_key(platform_id: uuid.UUID, subject: Subject) -> tuple[SubjectKey, str | None]:
-    """Normalise and validate the subject; returns its key and a masked form."""
+def _aad(platform_id: uuid.UUID, request_id: uuid.UUID, type_: SubjectType) -> bytes:
+    # Bound to its request: a blob copied onto another request (or platform) does not decrypt.
+    return aad_for(platform_id, f"disclosure:{request_id}", type_.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Normalised:
+    key: SubjectKey
+    masked: str | None = None
+    sealed: bytes | None = None  # the phone or ID number under the field key
+    key_id: str | None = None  # the field key it is under
+    bi_key_fp: str | None = None  # the blind-index key ``key.blind_index`` is under
+
+
+def _sealed(
+    platform_id: uuid.UUID, request_id: uuid.UUID, type_: SubjectType, value: str, masked: str
+) -> Normalised:
+    kr = ring()
+    return Normalised(
+        _indexed(platform_id, type_, value),
+        masked,
+        encrypt(kr, value, _aad(platform_id, request_id, type_)),
+        kr.active_key_id,
+        bi_fingerprint(bi_key()),
+    )
+
+
+def subject_key(platform_id: uuid.UUID, request_id: uuid.UUID, subject: Subject) -> Normalised:
+    """Normalise and validate the subject of request ``request_id``."""
     if subject.account_id is not None:
-        return SubjectKey(SubjectType.account_id, account_id=subject.account_id), None
+        return Normalised(SubjectKey(SubjectType.account_id, account_id=subject.account_id))
     if subject.phone_number is not None:
         try:
             phone = normalize_phone(subject.phone_number)
         except ValidationProblem as p:
             raise InvalidInput(p.message, field="subject.phone_number") from None
-        return _indexed(platform_id, SubjectType.phone_number, phone), mask_phone(phone)
+        return _sealed(platform_id, request_id, SubjectType.phone_number, phone, mask_phone(phone))
     nid = _lookup_national_id(subject.national_id or "")
-    return _indexed(platform_id, SubjectType.national_id, nid), mask_national_id(nid)
+    return _sealed(platform_id, request_id, SubjectType.national_id, nid, mask_national_id(nid))
+
+
+def key_of(req: DisclosureRequest) -> SubjectKey:
+    """The stored request's subject, indexed under every blind-index key in use now. A request
+    recorded before its subject was kept encrypted has only the index it was stored with."""
+    if req.subject_enc is None:
+        return SubjectKey(req.subject_type, req.subject_account_id, req.subject_blind_index)
+    value = decrypt(ring(), req.subject_enc, _aad(req.platform_id, req.id, req.subject_type))
+    return _indexed(req.platform_id, req.subject_type, value)
+
+
+def payload_hashes(content: dict[str, Any], key: SubjectKey) -> tuple[bytes, ...]:
+    """The request's payload fingerprint (``kit.references``) with the subject as its blind index,
+    never in clear: one per key in use, the current one first. ``content`` is the rest of the
+    canonical payload (``content_of``)."""
+
+    def with_index(index: bytes | None) -> bytes:
+        subject = [key.type, key.account_id, index.hex() if index is not None else None]
+        return references.fingerprint({**content, "subject": subject})
+
+    return tuple(with_index(i) for i in key.indexes) or (with_index(None),)
+
+
+def content_of(req: DisclosureRequest) -> dict[str, Any]:
+    """The canonical payload of a stored request, its subject aside (as ``payload_hashes`` wants)."""
+    return {
+        "platform_id": str(req.platform_id),
+        "legal_basis": req.legal_basis,
+        "reason": req.reason,
+        "urgency": str(req.urgency),
+        "fields": list(req.fields),
+    }
+
+
+def reindex(req: DisclosureRequest, keyring: KeyRing, bikey: bytes) -> None:
+    """Bring the request's subject under ``keyring``'s active key and the blind-index key ``bikey``
+    (the key rotation's step for this table); its payload fingerprint follows its index, so a retry
+    after the rotation is still recognised as the same request."""
+    if req.subject_enc is None:
+        return
+    aad = _aad(req.platform_id, req.id, req.subject_type)
+    fp = bi_fingerprint(bikey)
+    if req.subject_bi_key_fp != fp:
+        req.subject_blind_index = blind_index(bikey, req.platform_id, decrypt(keyring, req.subject_enc, aad))
+        req.subject_bi_key_fp = fp
+        key = SubjectKey(req.subject_type, blind_index=req.subject_blind_index)
+        req.payload_hash = payload_hashes(content_of(req), key)[0]
+    if req.key_id != keyring.active_key_id:
+        req.subject_enc = reencrypt(keyring, req.subject_enc, aad)
+        req.key_id = keyring.active_key_id

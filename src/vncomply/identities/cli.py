@@ -52,6 +52,7 @@ async def rotate_all(batch_size: int, passes: int = 5) -> int:
     try:
         async with session_scope() as s:
             total = await run.remaining(s)
+            legacy = await rotation.legacy_open(s)
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),
@@ -67,6 +68,13 @@ async def rotate_all(batch_size: int, passes: int = 5) -> int:
     if not left:
         typer.echo(
             f"done: every row is under field key {run.keyring.active_key_id} and blind-index key "
-            f"{run.fingerprint} (fingerprint); VNCOMPLY_BLIND_INDEX_KEY_PREVIOUS can now be removed"
+            f"{run.fingerprint} (fingerprint); "
+            + (
+                f"keep VNCOMPLY_BLIND_INDEX_KEY_PREVIOUS until the {legacy} open disclosure "
+                "request(s) recorded before revision 0016 are decided (their subject is kept only "
+                "as its index under that key)"
+                if legacy
+                else "VNCOMPLY_BLIND_INDEX_KEY_PREVIOUS can now be removed"
+            )
         )
     return left

@@ -1,12 +1,14 @@
 """Key rotation: bring every encrypted or blind-indexed value under the current keys.
 
-Three tables hold them: identities, phone verifications and webhook endpoints (the signing secret
-and, during a secret rotation, the previous one). Two keys are rotated in one pass, row by row:
+Four tables hold them: identities, phone verifications, disclosure requests (a phone or ID
+subject) and webhook endpoints (the signing secret and, during a secret rotation, the previous one).
+Two keys are rotated in one pass, row by row:
 - the field-encryption key: blobs not under the ring's active key are re-encrypted (``key_id``;
   webhook secrets have no such column and are found by the blob's key header, in SQL);
-- the blind-index key: ``phone_bi``/``national_id_bi`` not under ``VNCOMPLY_BLIND_INDEX_KEY``
-  (``bi_key_fp``) are recomputed from the decrypted values. Until the pass ends, lookups match
-  under the previous key as well (``VNCOMPLY_BLIND_INDEX_KEY_PREVIOUS``, see ``keys.bi_keys``).
+- the blind-index key: ``phone_bi``/``national_id_bi``/``subject_blind_index`` not under
+  ``VNCOMPLY_BLIND_INDEX_KEY`` (``bi_key_fp``) are recomputed from the decrypted values. Until the
+  pass ends, lookups match under the previous key as well (``VNCOMPLY_BLIND_INDEX_KEY_PREVIOUS``,
+  see ``keys.bi_keys``).
 
 A pass walks each table's stale rows in primary-key order (keyset pagination); each step is its own
 transaction and locks its rows with ``SKIP LOCKED``, so a row a live request holds is passed over
@@ -27,6 +29,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vncomply.disclosures import subjects
+from vncomply.disclosures.enums import OPEN_STATUSES
+from vncomply.disclosures.models import DisclosureRequest
 from vncomply.events import signing
 from vncomply.events.models import WebhookEndpoint
 from vncomply.identities.keys import bi_fingerprint, bi_key, ring
@@ -41,7 +46,7 @@ _FIELDS = (
     ("national_id_enc", "national_id"),
     ("guardian_enc", "guardian"),
 )
-_MODELS: tuple[type[Any], ...] = (Identity, PhoneVerification, WebhookEndpoint)
+_MODELS: tuple[type[Any], ...] = (Identity, PhoneVerification, DisclosureRequest, WebhookEndpoint)
 
 
 @dataclass
@@ -74,6 +79,12 @@ class Rotation:
                 other_key(WebhookEndpoint.secret_enc),
                 WebhookEndpoint.previous_secret_enc.is_not(None)
                 & other_key(WebhookEndpoint.previous_secret_enc),
+            )
+        if model is DisclosureRequest:
+            # Requests recorded before revision 0016 have no blob to rotate (see ``legacy_open``).
+            return DisclosureRequest.subject_enc.is_not(None) & or_(
+                DisclosureRequest.key_id != self.keyring.active_key_id,
+                DisclosureRequest.subject_bi_key_fp.is_distinct_from(self.fingerprint),
             )
         return or_(
             model.key_id != self.keyring.active_key_id,
@@ -110,6 +121,10 @@ class Rotation:
             return sum(self._rotate_identity(r) for r in rows)
         if model is PhoneVerification:
             return sum(self._rotate_verification(r) for r in rows)
+        if model is DisclosureRequest:
+            for req in rows:
+                subjects.reindex(req, self.keyring, self.bikey)
+            return len(rows)
         for ep in rows:
             await self._rotate_endpoint(session, ep)
         return len(rows)
@@ -165,6 +180,22 @@ class Rotation:
             )
             .execution_options(synchronize_session=False)
         )
+
+
+async def legacy_open(session: AsyncSession) -> int:
+    """Open disclosure requests whose phone or ID subject is kept only as the index it was stored
+    with (recorded before revision 0016): the blind-index key they are under must stay configured
+    until they are decided."""
+    n = await session.scalar(
+        select(func.count())
+        .select_from(DisclosureRequest)
+        .where(
+            DisclosureRequest.subject_enc.is_(None),
+            DisclosureRequest.subject_blind_index.is_not(None),
+            DisclosureRequest.status.in_(OPEN_STATUSES),
+        )
+    )
+    return int(n or 0)
 
 
 async def _backoff(finished_pass: int) -> None:

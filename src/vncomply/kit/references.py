@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -84,10 +84,19 @@ def fingerprint(payload: BaseModel | Mapping[str, Any], **context: Any) -> bytes
     return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).digest()
 
 
-async def claim(session: AsyncSession, model: type[M], ref: Reference, digest: bytes, what: str) -> M | None:
+async def claim(
+    session: AsyncSession,
+    model: type[M],
+    ref: Reference,
+    digest: bytes,
+    what: str,
+    *,
+    also: Collection[bytes] = (),
+) -> M | None:
     """Serialise submissions under ``ref`` until the transaction ends, then look it up.
 
-    Returns the order already recorded with the same fingerprint (replay it), raises
+    Returns the order already recorded with the same fingerprint — ``digest``, or one of ``also``
+    (the same content fingerprinted as it may have been stored earlier) — (replay it), raises
     ``ReferenceConflict`` when it has other content, or returns None: the caller records the new
     order, which no concurrent submission can now race.
     """
@@ -101,6 +110,6 @@ async def claim(session: AsyncSession, model: type[M], ref: Reference, digest: b
     )
     existing: M | None = (await session.scalars(stmt)).first()
     row: Any = existing
-    if row is not None and row.payload_hash != digest:
+    if row is not None and row.payload_hash != digest and row.payload_hash not in also:
         raise ReferenceConflict(what, row.id, ref.number)
     return existing
