@@ -18,8 +18,9 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from vncomply.identities.enums import IdentityStatus, Method, VerificationStatus
 from vncomply.kit import clock
-from vncomply.kit.columns import UUIDPk
+from vncomply.kit.columns import StrEnumType, UUIDPk
 from vncomply.kit.db import Base
 from vncomply.platforms import models as _platforms  # noqa: F401  (FK target, for standalone use)
 
@@ -32,8 +33,8 @@ class Identity(Base):
         ForeignKey("platforms.id", ondelete="CASCADE"), primary_key=True
     )
     account_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    status: Mapped[str] = mapped_column(String(10))  # verified | revoked | closed
-    method: Mapped[str] = mapped_column(String(20))  # sms_otp | national_id | vneid
+    status: Mapped[IdentityStatus] = mapped_column(StrEnumType(IdentityStatus, 10))
+    method: Mapped[Method] = mapped_column(StrEnumType(Method, 20))
     verified_at: Mapped[datetime]
     verification_reference: Mapped[str | None] = mapped_column(String(200))
 
@@ -93,7 +94,7 @@ class PhoneVerification(UUIDPk, Base):
     code_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     expires_at: Mapped[datetime]
     attempts_left: Mapped[int] = mapped_column(SmallInteger)
-    status: Mapped[str] = mapped_column(String(12))  # pending | confirmed | failed
+    status: Mapped[VerificationStatus] = mapped_column(StrEnumType(VerificationStatus, 12))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     confirmed_at: Mapped[datetime | None]
 

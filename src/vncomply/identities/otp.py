@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
 from vncomply.identities import sms
+from vncomply.identities.enums import VerificationStatus
 from vncomply.identities.keys import bi_fingerprint, bi_key, bi_keys, ring
 from vncomply.identities.models import PhoneVerification
 from vncomply.identities.service import problem
@@ -103,7 +104,7 @@ async def start(
         code_hash=_code_hash(vid, code),
         expires_at=now + CODE_TTL,
         attempts_left=ATTEMPTS,
-        status="pending",
+        status=VerificationStatus.pending,
         created_at=now,
     )
     session.add(row)
@@ -153,21 +154,21 @@ async def confirm(session: AsyncSession, actor: Principal, verification_id: uuid
     if row is None:
         raise NotFound(f"No phone verification with id {verification_id} is visible to this key.")
     now = clock.now()
-    if row.status == "confirmed":
+    if row.status == VerificationStatus.confirmed:
         raise Gone("This code was already used; start a new phone verification.")
-    if row.status == "failed" or row.attempts_left <= 0:
+    if row.status == VerificationStatus.failed or row.attempts_left <= 0:
         raise Gone("No attempts are left for this code; start a new phone verification.")
     if now >= row.expires_at:
         raise Gone("This code has expired (codes are valid 5 minutes); start a new one.")
     if _code_matches(row, code.strip()):
-        row.status, row.confirmed_at = "confirmed", now
+        row.status, row.confirmed_at = VerificationStatus.confirmed, now
         audit.record(
             session, actor, "phone_verification.confirmed", "phone_verification", row.id, platform_id
         )
         return
     row.attempts_left -= 1
     if row.attempts_left <= 0:
-        row.status = "failed"
+        row.status = VerificationStatus.failed
     audit.record(
         session,
         actor,

@@ -22,6 +22,7 @@ from typing import Any
 from vncomply.blocks.enums import SubjectType
 from vncomply.blocks.status import active_sql
 from vncomply.config import get_settings
+from vncomply.identities.enums import IdentityStatus
 from vncomply.identities.policy import ACTIONS, Policy, policy_at, reason, reasons
 from vncomply.kit import clock
 from vncomply.kit.coalescing import Coalescer
@@ -122,7 +123,7 @@ async def check_account(platform_id: uuid.UUID, account_id: str) -> dict[str, An
     decided = reasons(row, today, policy)
     return {
         "account_id": account_id,
-        "verified": row[0] == "verified",
+        "verified": row[0] == IdentityStatus.verified,
         "blocked_until": row[6],
         "locked": bool(row[5]),
         "actions": {a: {"allowed": r is None, "reason": r} for a, r in decided.items()},

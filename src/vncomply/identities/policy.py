@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from vncomply.identities.schemas import Action
+from vncomply.identities.enums import Action, Denial, IdentityStatus
 from vncomply.rulebook import rules as rulebook
 
 ACTIONS: tuple[str, ...] = tuple(a.value for a in Action)
@@ -51,7 +51,7 @@ def policy_at(now: datetime) -> Policy:
     return found
 
 
-def reasons(row: Sequence[Any], today: date, policy: Policy) -> dict[str, str | None]:
+def reasons(row: Sequence[Any], today: date, policy: Policy) -> dict[str, Denial | None]:
     """Per action, why it is denied (None: allowed). ``row`` is the permission statement's columns:
     status, minor_until, has_guardian, has_national_id, commercial_livestreamer, locked,
     blocked_until, filed (the platform's contact point filed by the statement's "now"); ``today``
@@ -60,43 +60,43 @@ def reasons(row: Sequence[Any], today: date, policy: Policy) -> dict[str, str | 
     return {action: _decide(action, facts, policy) for action in ACTIONS}
 
 
-def reason(row: Sequence[Any], today: date, policy: Policy, action: str) -> str | None:
+def reason(row: Sequence[Any], today: date, policy: Policy, action: str) -> Denial | None:
     """``reasons(...)[action]`` without deciding the other actions (the batch check asks one)."""
     return _decide(action, _facts(row, today), policy)
 
 
 # What the rules read from a row: status, why identity-needing actions are denied, the block, a
 # minor without a guardian, the contact point not yet filed, a commercial livestreamer with an ID.
-_Facts = tuple[Any, str | None, str | None, bool, bool, bool]
+_Facts = tuple[Any, Denial | None, Denial | None, bool, bool, bool]
 
 
 def _facts(row: Sequence[Any], today: date) -> _Facts:
     status, minor_until, has_guardian, has_nid, commercial, locked, blocked_until, filed = row
-    identity: str | None = None
-    if status == "revoked":
-        identity = "revoked"
-    elif status != "verified":
-        identity = "unverified"
-    block = "locked" if locked else ("blocked" if blocked_until is not None else None)
+    identity: Denial | None = None
+    if status == IdentityStatus.revoked:
+        identity = Denial.revoked
+    elif status != IdentityStatus.verified:
+        identity = Denial.unverified
+    block = Denial.locked if locked else (Denial.blocked if blocked_until is not None else None)
     guardian = minor_until is not None and today < minor_until and not has_guardian
     not_filed = not filed
     return status, identity, block, guardian, not_filed, bool(commercial and has_nid)
 
 
-def _decide(action: str, facts: _Facts, policy: Policy) -> str | None:
+def _decide(action: str, facts: _Facts, policy: Policy) -> Denial | None:
     """The one statement of the rules' order (first match wins; see the module docstring)."""
     status, identity, block, guardian, not_filed, commercial_with_nid = facts
     needs_identity = policy.needs_identity(action)
-    if status == "closed":
-        return "closed"
+    if status == IdentityStatus.closed:
+        return Denial.closed
     if needs_identity and identity is not None:
         return identity
     if block is not None:
         return block
     if needs_identity and guardian:
-        return "guardian_required"
+        return Denial.guardian_required
     if action in policy.gated and not_filed:
-        return "platform_contact_not_filed"
+        return Denial.platform_contact_not_filed
     if action in policy.national_id and not commercial_with_nid:
-        return "national_id_required"
+        return Denial.national_id_required
     return None

@@ -15,9 +15,10 @@ from typing import Any
 import orjson
 
 from vncomply.config import get_settings
+from vncomply.identities.enums import IdentityStatus, Method
 from vncomply.identities.fastphone import normalize_phone_fast
 from vncomply.identities.keys import bi_fingerprint, bi_key, bi_keys, ring
-from vncomply.identities.schemas import Guardian, IdentityIn, Method
+from vncomply.identities.schemas import Guardian, IdentityIn
 from vncomply.identities.validation import (
     ValidationProblem,
     age_on,
@@ -202,7 +203,7 @@ def prepare(
     row: dict[str, Any] = {
         "platform_id": platform_id,
         "account_id": account_id,
-        "status": "verified",
+        "status": IdentityStatus.verified.value,  # plain text: the row also goes to COPY
         "method": method.value,
         "verified_at": body.verification.verified_at,
         "verification_reference": body.verification.reference,

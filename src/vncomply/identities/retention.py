@@ -18,6 +18,7 @@ from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
+from vncomply.identities.enums import IdentityStatus
 from vncomply.identities.models import Identity
 
 BATCH = 1000
@@ -43,7 +44,7 @@ def months_before(t: datetime, months: int) -> datetime:
 
 def _due(now: datetime, months: int) -> Any:
     return (
-        Identity.status == "closed",
+        Identity.status == IdentityStatus.closed,
         Identity.closed_at < months_before(now, months),
         Identity.purged_at.is_(None),
     )

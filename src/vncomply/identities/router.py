@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from vncomply.auth.deps import require
 from vncomply.idempotency.route import IdempotentRoute, idempotent
 from vncomply.identities import bulk, otp, permissions, service
+from vncomply.identities.enums import DENIAL_NOTES, Denial
 from vncomply.identities.schemas import (
     BulkOut,
     CheckIn,
@@ -50,9 +51,9 @@ JSON = "application/json"
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/jsonlines"})
 NO_IDENTITY = {404: "No identity is recorded for this account on this platform."}
 REASONS = (
-    "`reason` when refused: `unverified`, `revoked`, `closed`, `locked`, `blocked`, "
-    "`guardian_required` (an under-16 without a guardian), `platform_contact_not_filed` (livestreams "
-    "and monetisation before Form No. 10), `national_id_required` (commercial livestream)."
+    "`reason` when refused, the first that applies: "
+    + ", ".join(f"`{d}` ({DENIAL_NOTES[d]})" if d in DENIAL_NOTES else f"`{d}`" for d in Denial)
+    + "."
 )
 
 

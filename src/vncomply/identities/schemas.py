@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from vncomply.identities.enums import Action, Denial, IdentityStatus, Method
 from vncomply.identities.validation import ACCOUNT_ID_MAX, ACCOUNT_ID_PATTERN
 from vncomply.kit.types import SINGLE_LINE, BoundedDate, ZonedDateTime
 
@@ -20,21 +20,6 @@ IdStr = Annotated[str, StringConstraints(max_length=64), SINGLE_LINE]
 AccountId = Annotated[
     str, StringConstraints(min_length=1, max_length=ACCOUNT_ID_MAX, pattern=ACCOUNT_ID_PATTERN)
 ]
-
-
-class Method(StrEnum):
-    sms_otp = "sms_otp"
-    national_id = "national_id"
-    vneid = "vneid"
-
-
-class Action(StrEnum):
-    post = "post"
-    comment = "comment"
-    share = "share"
-    livestream = "livestream"
-    livestream_commercial = "livestream_commercial"
-    monetise = "monetise"  # revenue-generating features (Decree 147 Art. 23: gated on Form No. 10)
 
 
 class Verification(BaseModel):
@@ -119,7 +104,7 @@ class IdentityOut(BaseModel):
     )
 
     account_id: str
-    status: Literal["verified", "revoked", "closed"]
+    status: IdentityStatus
     verified_at: datetime
     method: Method
     is_minor: bool
@@ -210,7 +195,7 @@ class ConfirmOut(BaseModel):
 
 class ActionDecision(BaseModel):
     allowed: bool
-    reason: str | None
+    reason: Denial | None
 
 
 class PermissionsOut(BaseModel):
@@ -254,7 +239,7 @@ class CheckIn(BaseModel):
 class CheckResult(BaseModel):
     account_id: str
     allowed: bool
-    reason: str | None
+    reason: Denial | None
 
 
 class CheckOut(BaseModel):

@@ -12,10 +12,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
+from vncomply.identities.enums import IdentityStatus, Method, VerificationStatus
 from vncomply.identities.keys import bi_keys, ring
 from vncomply.identities.models import Identity, PhoneVerification
 from vncomply.identities.prepare import COLUMNS, prepare
-from vncomply.identities.schemas import IdentityIn, IdentityOut, Masked, Method, SearchIn
+from vncomply.identities.schemas import IdentityIn, IdentityOut, Masked, SearchIn
 from vncomply.identities.validation import (
     ValidationProblem,
     mask_name,
@@ -90,7 +91,7 @@ async def check_references(
     bad: dict[uuid.UUID, str] = {}
     for vid, account_id, phone_bi, status in rows:
         c = wanted[vid]
-        if status != "confirmed":
+        if status != VerificationStatus.confirmed:
             bad[vid] = (
                 "verification.reference names a phone verification that was not confirmed; "
                 "confirm the code first"
@@ -127,7 +128,7 @@ def _out(row: Identity | Row[Any], masked: Masked) -> IdentityOut:
     today = clock.now().astimezone(clock.VN_TZ).date()
     return IdentityOut(
         account_id=row.account_id,
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         verified_at=row.verified_at,
         method=Method(row.method),
         is_minor=row.minor_until is not None and today < row.minor_until,
@@ -197,15 +198,15 @@ async def revoke(session: AsyncSession, actor: Principal, account_id: str) -> Id
     check_account_id(account_id)
     platform_id = actor.require_platform()
     row = await _get(session, platform_id, account_id, for_update=True)
-    if row.status == "closed":
+    if row.status == IdentityStatus.closed:
         raise IllegalTransition(
             "The account is closed; a closed account cannot be revoked. Record it again with PUT "
             "if it was reopened.",
-            current_state="closed",
+            current_state=IdentityStatus.closed,
         )
-    if row.status != "revoked":
+    if row.status != IdentityStatus.revoked:
         now = clock.now()
-        row.status, row.revoked_at, row.updated_at = "revoked", now, now
+        row.status, row.revoked_at, row.updated_at = IdentityStatus.revoked, now, now
         audit.record(session, actor, "identity.revoked", "identity", account_id, platform_id)
     return to_out(row)
 
@@ -215,9 +216,9 @@ async def close(session: AsyncSession, actor: Principal, account_id: str) -> Ide
     check_account_id(account_id)
     platform_id = actor.require_platform()
     row = await _get(session, platform_id, account_id, for_update=True)
-    if row.status != "closed":
+    if row.status != IdentityStatus.closed:
         now = clock.now()
-        row.status, row.closed_at, row.updated_at = "closed", now, now
+        row.status, row.closed_at, row.updated_at = IdentityStatus.closed, now, now
         audit.record(session, actor, "identity.closed", "identity", account_id, platform_id)
     return to_out(row)
 
