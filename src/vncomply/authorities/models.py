@@ -5,7 +5,8 @@ import uuid
 from sqlalchemy import Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vncomply.kit.columns import Timestamps, UUIDPk
+from vncomply.authorities.enums import AuthorityKind
+from vncomply.kit.columns import StrEnumType, Timestamps, UUIDPk
 from vncomply.kit.db import Base
 from vncomply.platforms.models import Platform
 
@@ -22,7 +23,7 @@ class Authority(UUIDPk, Timestamps, Base):
 
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(300))
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[AuthorityKind] = mapped_column(StrEnumType(AuthorityKind, 20))
     all_platforms: Mapped[bool] = mapped_column(default=False)
     platforms: Mapped[list[Platform]] = relationship(secondary=authority_platforms, lazy="selectin")
 

@@ -2,20 +2,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from vncomply.authorities.enums import Channel
+from vncomply.authorities.enums import AuthorityKind, Channel
 from vncomply.kit.types import SINGLE_LINE, ZonedDateTime
-
-
-class AuthorityKind(StrEnum):
-    ministry = "ministry"
-    provincial = "provincial"
-    specialised = "specialised"
-
 
 Code = Annotated[
     str,

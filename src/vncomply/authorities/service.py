@@ -23,7 +23,7 @@ def to_out(a: Authority) -> AuthorityOut:
         id=a.id,
         code=a.code,
         name=a.name,
-        kind=a.kind,  # type: ignore[arg-type]
+        kind=a.kind,
         platforms="all" if a.all_platforms else sorted(p.id for p in a.platforms),
         created_at=a.created_at,
         updated_at=a.updated_at,
