@@ -27,6 +27,36 @@ SEAL_LOCK = 0x5EA1  # advisory lock id: one sealer at a time
 SEAL_BATCH = 5000
 
 
+def columns(
+    actor: Principal | None,
+    action: str,
+    resource_type: str,
+    resource_id: object,
+    platform_id: uuid.UUID | None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An audit row's column values. ``details`` must never hold plaintext PII.
+
+    No actor (a worker) and the system actor (an operator command) are both recorded as the
+    `system` actor, without a key; the system actor adds where it came from as ``details.via``."""
+    details = dict(details or {})
+    keyed = actor if actor is not None and not actor.is_system else None
+    if actor is not None and actor.via is not None:
+        details["via"] = actor.via
+    return {
+        "at": clock.now(),
+        "actor_key_id": keyed.key_id if keyed else None,
+        "actor_role": keyed.role.value if keyed else "system",
+        "actor_platform_id": keyed.platform_id if keyed else None,
+        "actor_authority_id": keyed.authority_id if keyed else None,
+        "action": action,
+        "resource_type": resource_type,
+        "resource_id": str(resource_id),
+        "platform_id": platform_id,
+        "details": details,
+    }
+
+
 def record(
     session: AsyncSession,
     actor: Principal | None,
@@ -36,28 +66,10 @@ def record(
     platform_id: uuid.UUID | None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Add an audit row to the caller's transaction. ``details`` must never hold plaintext PII.
-
-    No actor (a worker) and the system actor (an operator command) are both recorded as the
-    `system` actor, without a key; the system actor adds where it came from as ``details.via``."""
-    details = dict(details or {})
-    keyed = actor if actor is not None and not actor.is_system else None
-    if actor is not None and actor.via is not None:
-        details["via"] = actor.via
-    session.add(
-        AuditEvent(
-            at=clock.now(),
-            actor_key_id=keyed.key_id if keyed else None,
-            actor_role=keyed.role.value if keyed else "system",
-            actor_platform_id=keyed.platform_id if keyed else None,
-            actor_authority_id=keyed.authority_id if keyed else None,
-            action=action,
-            resource_type=resource_type,
-            resource_id=str(resource_id),
-            platform_id=platform_id,
-            details=details,
-        )
-    )
+    """Add an audit row (``columns``) to the caller's transaction; it is written at the flush. A
+    statement that writes its own audit row in the same round trip (the identity upsert) uses
+    ``columns`` directly."""
+    session.add(AuditEvent(**columns(actor, action, resource_type, resource_id, platform_id, details)))
 
 
 def canonical(row: AuditEvent) -> bytes:

@@ -7,11 +7,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, Row, TextClause, TextualSelect, bindparam, literal_column, select
+from sqlalchemy import (
+    Boolean,
+    Row,
+    TextClause,
+    TextualSelect,
+    bindparam,
+    case,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vncomply.audit import service as audit
+from vncomply.audit.models import AuditEvent
 from vncomply.identities.enums import IdentityStatus, Method, VerificationStatus
 from vncomply.identities.keys import bi_keys, ring
 from vncomply.identities.models import Identity, PhoneVerification
@@ -34,17 +45,42 @@ from vncomply.kit.principal import Principal
 _UPDATABLE = tuple(c for c in COLUMNS if c not in ("platform_id", "account_id", "created_at"))
 
 
+# The audit row's columns, bound as ``audit_<column>``; its action depends on what the upsert did.
+_AUDITED = ("at", "actor_key_id", "actor_role", "actor_platform_id", "actor_authority_id", "details")
+CREATED, REPLACED = "identity.created", "identity.replaced"
+
+
 def _upsert() -> TextClause | TextualSelect:
+    """Create or replace, with every column bound, and write its audit row in the same statement:
+    one round trip, and no ORM flush of an audit object at commit (together ~15 % of an upsert's
+    API CPU). The row has the table's columns and ``inserted``."""
     ins = insert(Identity).values({c: bindparam(c) for c in COLUMNS})
-    return compiled_once(
+    up = (
         ins.on_conflict_do_update(
             index_elements=[Identity.platform_id, Identity.account_id],
             set_={c: ins.excluded[c] for c in _UPDATABLE},
-        ).returning(*Identity.__table__.c, literal_column("(xmax = 0)", Boolean).label("inserted"))
+        )
+        .returning(*Identity.__table__.c, literal_column("(xmax = 0)", Boolean).label("inserted"))
+        .cte("up")
     )
+    audit_table = AuditEvent.__table__
+    trail = (
+        insert(AuditEvent)
+        .from_select(
+            [*_AUDITED, "action", "resource_type", "resource_id", "platform_id"],
+            select(
+                *(bindparam(f"audit_{c}", type_=audit_table.c[c].type) for c in _AUDITED),
+                case((up.c.inserted, literal(CREATED)), else_=literal(REPLACED)),
+                literal("identity"),
+                up.c.account_id,
+                up.c.platform_id,
+            ).select_from(up),
+        )
+        .cte("trail")
+    )
+    return compiled_once(select(up).add_cte(trail))
 
 
-# Create or replace, with every column bound; its row has the table's columns and `inserted`.
 _UPSERT = _upsert()
 
 
@@ -162,12 +198,11 @@ async def put_identity(
         )
         if bad:
             raise InvalidInput(bad[prep.otp_reference], field="verification.reference")
-    row = (await session.execute(_UPSERT, prep.row)).one()
+    details = {"method": prep.row["method"], "minor": prep.is_minor}
+    trail = audit.columns(actor, CREATED, "identity", account_id, platform_id, details)
+    params = {**prep.row, **{f"audit_{c}": trail[c] for c in _AUDITED}}
+    row = (await session.execute(_UPSERT, params)).one()
     created = row.inserted
-    audit.record(
-        session, actor, "identity.created" if created else "identity.replaced", "identity",
-        account_id, platform_id, {"method": row.method, "minor": prep.is_minor},
-    )  # fmt: skip
     masked = Masked(
         full_name=prep.masked["full_name"] or "",
         phone_number=prep.masked["phone_number"],
