@@ -3,9 +3,10 @@ in the same run, rounds interleaved.
 
 - Figure: PUTs to ``vncomply api`` (one process) on ``BENCH_CONNECTIONS`` keep-alive connections
   for ``BENCH_SECONDS``: upserts/s and the API process's CPU per upsert.
-- Reference: the same service call, ``identities.service.put_identity`` (validation, encryption,
-  blind indexes, the upsert and its audit row, commit), run in this process on the same database
-  with the same concurrency, with no HTTP, authentication, idempotency or middleware.
+- Reference: the same service call, ``identities.service.put_identity`` (the rules' checks,
+  encryption, blind indexes, the upsert and its audit row, commit) on bodies already parsed into
+  ``IdentityIn``, run in this process on the same database with the same concurrency: no HTTP,
+  JSON parsing, authentication, idempotency or middleware.
 
     VNCOMPLY_BENCH_PG=postgresql://postgres@127.0.0.1:5432 VNCOMPLY_REDIS_URL=redis://127.0.0.1:6379/9 \\
         BENCH_SECONDS=15 .venv/bin/python bench/identities/bench_upsert.py
