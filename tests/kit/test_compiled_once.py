@@ -25,7 +25,7 @@ def test_the_dialects_upsert_has_no_cache_key_and_ours_has() -> None:
     [
         (outbox._NEXT_SEQ, {"platform_id"}),
         (route._CLAIM, {"key_id", "idem_key", "request_hash", "now"}),
-        (service._UPSERT, set(service.COLUMNS)),
+        (service._UPSERT, {*service.COLUMNS, *(f"audit_{c}" for c in service._AUDITED)}),
     ],
     ids=["outbox", "idempotency", "identity"],
 )
