@@ -27,7 +27,7 @@ from vncomply.disclosures.schemas import (
     FirstApprovalOut,
     SubjectOut,
 )
-from vncomply.disclosures.subjects import payload_hashes, subject_key
+from vncomply.disclosures.subjects import content, payload_hashes, subject_key
 from vncomply.events import outbox
 from vncomply.kit import clock, references
 from vncomply.kit.pagination import time_id_cursor
@@ -53,15 +53,9 @@ async def create(
     request_id = uuid.uuid4()
     subject = subject_key(platform_id, request_id, body.subject)
     key = subject.key
-    # Built by hand, not from the body: the subject goes in as its blind index, never in clear.
-    content = {
-        "platform_id": str(platform_id),
-        "legal_basis": body.legal_basis,
-        "reason": body.reason,
-        "urgency": body.urgency.value,
-        "fields": _ordered(body.fields),
-    }
-    digest, *earlier = payload_hashes(content, key)
+    fields = _ordered(body.fields)
+    canonical = content(platform_id, body.legal_basis, body.reason, body.urgency.value, fields)
+    digest, *earlier = payload_hashes(canonical, key)
     ref = references.Reference(authority_id, platform_id, body.reference_no)
     # A request recorded before a blind-index key change is fingerprinted under the previous key.
     prior = await references.claim(session, DisclosureRequest, ref, digest, WHAT, also=earlier)
@@ -86,7 +80,7 @@ async def create(
         subject_enc=subject.sealed,
         key_id=subject.key_id,
         subject_bi_key_fp=subject.bi_key_fp,
-        fields=_ordered(body.fields),
+        fields=fields,
         payload_hash=digest,
         status=Status.pending_review.value,
         received_at=parties.received_at,

@@ -124,7 +124,7 @@ def key_of(req: DisclosureRequest) -> SubjectKey:
 def payload_hashes(content: dict[str, Any], key: SubjectKey) -> tuple[bytes, ...]:
     """The request's payload fingerprint (``kit.references``) with the subject as its blind index,
     never in clear: one per key in use, the current one first. ``content`` is the rest of the
-    canonical payload (``content_of``)."""
+    canonical payload (``content``)."""
 
     def with_index(index: bytes | None) -> bytes:
         subject = [key.type, key.account_id, index.hex() if index is not None else None]
@@ -133,14 +133,17 @@ def payload_hashes(content: dict[str, Any], key: SubjectKey) -> tuple[bytes, ...
     return tuple(with_index(i) for i in key.indexes) or (with_index(None),)
 
 
-def content_of(req: DisclosureRequest) -> dict[str, Any]:
-    """The canonical payload of a stored request, its subject aside (as ``payload_hashes`` wants)."""
+def content(
+    platform_id: uuid.UUID, legal_basis: str, reason: str, urgency: str, fields: list[str]
+) -> dict[str, Any]:
+    """A request's canonical payload, its subject aside (as ``payload_hashes`` wants): built by
+    hand, not from the body, so that it is the same for a new request and a stored one."""
     return {
-        "platform_id": str(req.platform_id),
-        "legal_basis": req.legal_basis,
-        "reason": req.reason,
-        "urgency": str(req.urgency),
-        "fields": list(req.fields),
+        "platform_id": str(platform_id),
+        "legal_basis": legal_basis,
+        "reason": reason,
+        "urgency": str(urgency),
+        "fields": list(fields),
     }
 
 
@@ -156,7 +159,8 @@ def reindex(req: DisclosureRequest, keyring: KeyRing, bikey: bytes) -> None:
         req.subject_blind_index = blind_index(bikey, req.platform_id, decrypt(keyring, req.subject_enc, aad))
         req.subject_bi_key_fp = fp
         key = SubjectKey(req.subject_type, blind_index=req.subject_blind_index)
-        req.payload_hash = payload_hashes(content_of(req), key)[0]
+        stored = content(req.platform_id, req.legal_basis, req.reason, req.urgency, req.fields)
+        req.payload_hash = payload_hashes(stored, key)[0]
     if req.key_id != keyring.active_key_id:
         req.subject_enc = reencrypt(keyring, req.subject_enc, aad)
         req.key_id = keyring.active_key_id
